@@ -1,0 +1,68 @@
+// A domain's labelled data: label names mapped to ids in a stable, saved
+// order, and train/val/test splits. A domain lives in a directory holding
+// `train`, `val` and `test` files (.jsonl/.csv/.tsv) and optionally
+// `labels.txt` (one label per line: that order defines the ids); or in one
+// file that `split_by_hash` divides by a seeded hash of each example's text,
+// which is stable across runs and machines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "moecollab/data/text_table.h"
+
+namespace moecollab {
+
+struct Example {
+  std::string text;
+  std::int64_t label = 0;
+};
+
+struct LabelSet {
+  std::vector<std::string> names;  // id -> name
+
+  std::size_t size() const { return names.size(); }
+  // Id of `name`, or -1 when it is not a known label.
+  std::int64_t find(const std::string& name) const;
+};
+
+struct Domain {
+  std::string name;
+  LabelSet labels;
+  std::vector<Example> train, val, test;
+};
+
+enum class Split { kTrain, kVal, kTest };
+
+struct SplitFractions {
+  double val = 0.1;
+  double test = 0.1;
+};
+
+// Which split a text falls in: a function of (seed, text) only.
+Split split_of(const std::string& text, std::uint64_t seed, SplitFractions fractions);
+
+// Reads `labels.txt` (REQUIRES: non-empty, no duplicates, no blank lines).
+LabelSet read_label_file(const std::string& path);
+
+// Labels sorted by name: the stable order used when no labels.txt is given.
+LabelSet labels_from_examples(const std::vector<LabelledText>& rows);
+
+// Maps label names to ids; a name outside `labels` is an Error naming file and line.
+std::vector<Example> to_examples(const std::vector<LabelledText>& rows, const LabelSet& labels,
+                                 const std::string& path);
+
+// Loads DIR/{train,val,test}.{jsonl,csv,tsv} and DIR/labels.txt (if present;
+// otherwise labels come from the train split). The domain name is the
+// directory's last component.
+Domain load_domain_dir(const std::string& dir);
+
+// One file divided into splits by `split_of`; labels from the whole file, sorted.
+Domain split_by_hash(const std::string& name, const std::string& path, std::uint64_t seed,
+                     SplitFractions fractions = {});
+
+// A directory is loaded with load_domain_dir, a file with split_by_hash.
+Domain load_domain(const std::string& path, std::uint64_t split_seed = 0);
+
+}  // namespace moecollab

@@ -1,0 +1,23 @@
+// Reading labelled text files: JSONL ({"text": ..., "label": ...} per line)
+// and CSV/TSV with a header row naming `text` and `label` columns. The format
+// is chosen by the file extension (.jsonl/.json, .csv, .tsv). Every problem is
+// reported as an Error naming the file and line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace moecollab {
+
+struct LabelledText {
+  std::string text;
+  std::string label;
+  std::size_t line = 0;  // 1-based line in the source file, for messages
+};
+
+// REQUIRES: path ends in .jsonl, .json, .csv or .tsv.
+// Throws Error for: unreadable or empty file, malformed JSON/CSV, a missing
+// text or label field, an empty text or label, invalid UTF-8.
+std::vector<LabelledText> read_labelled_text(const std::string& path);
+
+}  // namespace moecollab

@@ -1,0 +1,109 @@
+// The shared text encoder: a BERT-style transformer (token + position +
+// segment embeddings, LayerNorm, N post-LN layers of multi-head self-attention
+// and a GELU feed-forward block) that returns the hidden state of the first
+// token ([CLS]). Parameter names mirror Hugging Face BERT's
+// (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`,
+// ...) so real checkpoints can be loaded by name. Frozen by default: experts
+// and the gate train on its features; it is never copied per expert.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace moecollab {
+
+struct EncoderConfig {
+  std::int64_t vocab_size = 0;  // taken from the vocabulary
+  std::int64_t hidden = 128;
+  std::int64_t layers = 2;
+  std::int64_t heads = 4;
+  std::int64_t intermediate = 512;
+  std::int64_t max_positions = 128;
+  std::int64_t type_vocab = 2;
+  double layer_norm_eps = 1e-12;
+  double init_std = 0.02;  // BERT's initializer_range
+  std::uint64_t seed = 20250318;  // weights of the randomly initialised default encoder
+
+  // Throws Error naming the field when the sizes are inconsistent.
+  void validate() const;
+};
+
+struct BertSelfAttentionImpl : torch::nn::Module {
+  BertSelfAttentionImpl(const EncoderConfig& c);
+  // x: b×L×d, additive_mask: b×1×1×L (0 for tokens, -inf-like for padding).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+  std::int64_t heads;
+};
+TORCH_MODULE(BertSelfAttention);
+
+// dense + residual + LayerNorm: BERT's "output" blocks after attention and FFN.
+struct BertResidualOutputImpl : torch::nn::Module {
+  BertResidualOutputImpl(std::int64_t in, std::int64_t out, double eps);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(BertResidualOutput);
+
+struct BertAttentionImpl : torch::nn::Module {
+  BertAttentionImpl(const EncoderConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  BertSelfAttention self{nullptr};
+  BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertAttention);
+
+struct BertIntermediateImpl : torch::nn::Module {
+  BertIntermediateImpl(const EncoderConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(BertIntermediate);
+
+struct BertLayerImpl : torch::nn::Module {
+  BertLayerImpl(const EncoderConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  BertAttention attention{nullptr};
+  BertIntermediate intermediate{nullptr};
+  BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertLayer);
+
+struct BertEmbeddingsImpl : torch::nn::Module {
+  BertEmbeddingsImpl(const EncoderConfig& c);
+  torch::Tensor forward(const torch::Tensor& ids);
+  torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(BertEmbeddings);
+
+// Holds `layer` so parameter names read `encoder.layer.N....` as in BERT.
+struct BertLayerStackImpl : torch::nn::Module {
+  BertLayerStackImpl(const EncoderConfig& c);
+  torch::nn::ModuleList layer{nullptr};
+};
+TORCH_MODULE(BertLayerStack);
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  // Builds the encoder and initialises it as BERT does (normal(0, init_std)
+  // weights, zero biases, unit LayerNorm), from `config.seed` only.
+  explicit EncoderImpl(const EncoderConfig& config);
+
+  // ids, mask: b×L int64 (mask 1 for tokens, 0 for padding). Returns b×d CLS states.
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+
+  void set_frozen(bool frozen);
+  const EncoderConfig& config() const { return config_; }
+
+ private:
+  EncoderConfig config_;
+  BertEmbeddings embeddings{nullptr};
+  BertLayerStack encoder{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace moecollab

@@ -1,0 +1,35 @@
+// An expert (paper eq. 1): a bottleneck adapter and a classifier head on top
+// of the shared encoder's features h:  a = ReLU(W_down h),  h' = h + W_up a,
+// y = W_out h'. It holds only the adapter and the head; the encoder is shared.
+// Parameter names follow the paper's code: down_project, up_project, classifier.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace moecollab {
+
+struct ExpertConfig {
+  std::int64_t hidden = 128;   // d, the encoder's hidden size
+  std::int64_t adapter = 64;   // k, the adapter bottleneck
+  std::int64_t classes = 2;    // c_i, the expert's own label count
+};
+
+class ExpertImpl : public torch::nn::Module {
+ public:
+  explicit ExpertImpl(const ExpertConfig& config);
+  // h: b×d features. Returns b×c_i logits.
+  torch::Tensor forward(const torch::Tensor& h);
+  // h' = h + W_up ReLU(W_down h), b×d.
+  torch::Tensor adapt(const torch::Tensor& h);
+  const ExpertConfig& config() const { return config_; }
+
+  torch::nn::Linear down_project{nullptr}, up_project{nullptr}, classifier{nullptr};
+
+ private:
+  ExpertConfig config_;
+};
+TORCH_MODULE(Expert);
+
+}  // namespace moecollab

@@ -1,0 +1,53 @@
+// The routing objective (paper eq. 3):
+//   L = L_task + λ1 · mean_b H(g_b) + λ2 · KL(ḡ ‖ uniform)
+// Sign convention: H(g) = -Σ_e g_e log g_e is each sample's routing entropy,
+// so λ1 > 0 sharpens each sample's routing (one expert per sample); ḡ is the
+// mean gate distribution and KL(ḡ‖u) = Σ_e ḡ_e log(E ḡ_e) is zero exactly when
+// experts are used equally, so λ2 > 0 balances experts overall.
+// Stable forms: log g comes from log_softmax of the gate logits, never log of
+// a softmax; log ḡ is taken of ḡ clamped to >= 1e-12.
+// ḡ is pluggable (`MeanGate`): one process averages its batch; the federated
+// runtime supplies the average over all ranks' batches.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+
+namespace moecollab {
+
+struct GateLossWeights {
+  double entropy = 0.01;  // λ1
+  double balance = 0.1;   // λ2
+};
+
+struct GateLossTerms {
+  torch::Tensor task;     // cross-entropy of the mixture, mean over the batch
+  torch::Tensor entropy;  // mean_b H(g_b)
+  torch::Tensor balance;  // KL(ḡ ‖ uniform)
+  torch::Tensor total;    // task + λ1 entropy + λ2 balance
+};
+
+// Maps this batch's b×E gate probabilities to the E-vector ḡ used by the balance term.
+using MeanGate = std::function<torch::Tensor(const torch::Tensor& gate_probs)>;
+
+// ḡ = mean over this batch (the single-process choice).
+torch::Tensor batch_mean_gate(const torch::Tensor& gate_probs);
+
+// Cross-entropy of b×c_max logits where sample i has classes[i] valid classes
+// (its domain's label count): columns >= classes[i] are masked out before the
+// softmax. labels, classes: b int64. Mean over the batch.
+torch::Tensor domain_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                                   const torch::Tensor& classes);
+
+// mean_b H(softmax(gate_logits_b)).
+torch::Tensor mean_routing_entropy(const torch::Tensor& gate_logits);
+
+// KL(ḡ ‖ uniform) for an E-vector ḡ.
+torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate);
+
+GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
+                        const torch::Tensor& gate_logits, const GateLossWeights& weights,
+                        const MeanGate& mean_gate = batch_mean_gate);
+
+}  // namespace moecollab

@@ -1,0 +1,10 @@
+// The subcommands of the `moecollab` executable, one file each; main.cpp only
+// dispatches. Each takes argv after the subcommand name and returns the exit code.
+#pragma once
+
+namespace moecollab::cli {
+
+int build_vocab_main(int argc, char** argv);
+int train_local_main(int argc, char** argv);
+
+}  // namespace moecollab::cli

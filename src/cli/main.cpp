@@ -1,0 +1,53 @@
+// `moecollab SUBCOMMAND [options]`: dispatches to one file per subcommand and
+// turns any Error into one message on stderr and exit code 1.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "moecollab/util/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"build-vocab", moecollab::cli::build_vocab_main, "build a WordPiece vocab.txt from domains' training text"},
+    {"train-local", moecollab::cli::train_local_main,
+     "train all experts and the gate in one process (the single-process reference)"},
+};
+
+void print_usage(std::ostream& out) {
+  out << "MoECollab: collaborative Mixture-of-Experts training (arXiv 2503.12592)\n\n"
+         "usage: moecollab SUBCOMMAND [options]     (moecollab SUBCOMMAND --help for its options)\n\n"
+         "subcommands:\n";
+  for (const auto& c : kCommands) out << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    print_usage(std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const moecollab::Error& e) {
+      std::cerr << "moecollab " << c.name << ": error: " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "moecollab " << c.name << ": internal error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "moecollab: unknown subcommand '" << argv[1] << "'\n\n";
+  print_usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,43 @@
+#include "options.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "moecollab/util/error.h"
+
+namespace moecollab::cli {
+
+bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
+                   po::variables_map& vm, bool ignore_unknown_config_keys) {
+  po::options_description common("General");
+  common.add_options()
+      ("help,h", "print this help and exit")
+      ("config,c", po::value<std::string>(),
+       "INI file of options (key = value, keys as the long option names without '--'); "
+       "options given on the command line override it");
+  po::options_description all;
+  all.add(common).add(options);
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n\n" << all << "\n";
+      return false;
+    }
+    if (vm.count("config")) {
+      const auto path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw Error("config " + path + ": cannot open file");
+      try {
+        po::store(po::parse_config_file(in, options, ignore_unknown_config_keys), vm);
+      } catch (const po::error& e) {
+        throw Error("config " + path + ": " + e.what());
+      }
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(std::string(e.what()) + " (see --help)");
+  }
+  return true;
+}
+
+}  // namespace moecollab::cli

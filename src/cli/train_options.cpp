@@ -1,0 +1,75 @@
+#include "train_options.h"
+
+#include <cstdio>
+
+#include "moecollab/util/error.h"
+
+namespace moecollab::cli {
+namespace {
+
+// "0.1", not boost's "0.10000000000000001", in --help.
+po::typed_value<double>* real(double* field) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", *field);
+  return po::value(field)->default_value(*field, text);
+}
+
+}  // namespace
+
+void add_data_options(po::options_description& options, DataOptions& data) {
+  options.add_options()
+      ("domain", po::value(&data.domains)->composing()->required(),
+       "a domain: a directory with train/val/test .jsonl|.csv|.tsv (+ labels.txt), or one such file "
+       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i)")
+      ("vocab", po::value(&data.vocab)->default_value(data.vocab), "WordPiece vocab.txt (make one with build-vocab)")
+      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed),
+       "seed of the hash that splits single-file domains")
+      ("lower-case", po::value(&data.lower_case)->default_value(data.lower_case),
+       "lower-case and strip accents before WordPiece (BERT uncased)")
+      ("threads", po::value(&data.threads)->default_value(data.threads),
+       "intra-op threads for libtorch (0 = libtorch's default, all cores)");
+}
+
+void add_train_options(po::options_description& options, TrainOptions& t) {
+  auto& e = t.encoder;
+  options.add_options()
+      ("encoder-hidden", po::value(&e.hidden)->default_value(e.hidden), "encoder hidden size d")
+      ("encoder-layers", po::value(&e.layers)->default_value(e.layers), "encoder transformer layers")
+      ("encoder-heads", po::value(&e.heads)->default_value(e.heads), "attention heads (must divide d)")
+      ("encoder-intermediate", po::value(&e.intermediate)->default_value(e.intermediate), "feed-forward size")
+      ("encoder-max-positions", po::value(&e.max_positions)->default_value(e.max_positions),
+       "position embeddings (>= max-length)")
+      ("encoder-seed", po::value(&e.seed)->default_value(e.seed),
+       "seed of the randomly initialised, frozen default encoder")
+      ("adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")
+      ("max-length", po::value(&t.max_length)->default_value(t.max_length),
+       "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")
+      ("rounds", po::value(&t.rounds)->default_value(t.rounds), "training rounds (local phase + gate phase + eval)")
+      ("local-steps", po::value(&t.local_steps)->default_value(t.local_steps),
+       "steps per round each expert trains alone on its own domain")
+      ("gate-steps", po::value(&t.gate_steps)->default_value(t.gate_steps),
+       "collaborative steps per round (one batch per domain each) training the gate")
+      ("batch-size", po::value(&t.batch_size)->default_value(t.batch_size), "examples per domain per step")
+      ("expert-lr", real(&t.expert_lr), "Adam learning rate of adapters and heads")
+      ("gate-lr", real(&t.gate_lr), "Adam learning rate of the gate")
+      ("lambda1", real(&t.loss.entropy),
+       "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")
+      ("lambda2", real(&t.loss.balance),
+       "weight of KL(mean g || uniform); > 0 balances expert utilization")
+      ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
+      ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
+      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation");
+}
+
+std::vector<Domain> load_domains(const DataOptions& data) {
+  std::vector<Domain> domains;
+  for (const auto& path : data.domains) {
+    domains.push_back(load_domain(path, data.split_seed));
+    for (std::size_t i = 0; i + 1 < domains.size(); ++i) {
+      if (domains[i].name == domains.back().name) throw Error("domain '" + path + "' is given twice");
+    }
+  }
+  return domains;
+}
+
+}  // namespace moecollab::cli

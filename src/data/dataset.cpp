@@ -1,0 +1,116 @@
+#include "moecollab/data/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "moecollab/util/error.h"
+#include "moecollab/util/hash.h"
+
+namespace moecollab {
+namespace fs = std::filesystem;
+
+std::int64_t LabelSet::find(const std::string& name) const {
+  auto it = std::find(names.begin(), names.end(), name);
+  return it == names.end() ? -1 : static_cast<std::int64_t>(it - names.begin());
+}
+
+Split split_of(const std::string& text, std::uint64_t seed, SplitFractions fractions) {
+  const std::uint64_t h = fnv1a(text, fnv1a(&seed, sizeof seed));
+  const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);  // uniform [0, 1)
+  if (u < fractions.val) return Split::kVal;
+  if (u < fractions.val + fractions.test) return Split::kTest;
+  return Split::kTrain;
+}
+
+LabelSet read_label_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw file_error(path, 0, "cannot open label file");
+  LabelSet labels;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw file_error(path, number, "blank label");
+    if (labels.find(line) >= 0) throw file_error(path, number, "duplicate label '" + line + "'");
+    labels.names.push_back(line);
+  }
+  if (labels.names.empty()) throw file_error(path, 0, "label file is empty");
+  return labels;
+}
+
+LabelSet labels_from_examples(const std::vector<LabelledText>& rows) {
+  std::set<std::string> names;
+  for (const auto& r : rows) names.insert(r.label);
+  return LabelSet{{names.begin(), names.end()}};
+}
+
+std::vector<Example> to_examples(const std::vector<LabelledText>& rows, const LabelSet& labels,
+                                 const std::string& path) {
+  std::vector<Example> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    const std::int64_t id = labels.find(r.label);
+    if (id < 0) throw file_error(path, r.line, "unknown label '" + r.label + "' (not among the domain's " +
+                                                   std::to_string(labels.size()) + " labels)");
+    out.push_back({r.text, id});
+  }
+  return out;
+}
+
+namespace {
+
+std::string find_split_file(const fs::path& dir, const std::string& split) {
+  for (const char* ext : {".jsonl", ".csv", ".tsv"}) {
+    const fs::path p = dir / (split + ext);
+    if (fs::exists(p)) return p.string();
+  }
+  throw file_error(dir.string(), 0, "no " + split + ".jsonl, " + split + ".csv or " + split + ".tsv");
+}
+
+}  // namespace
+
+Domain load_domain_dir(const std::string& dir_path) {
+  const fs::path dir(dir_path);
+  if (!fs::is_directory(dir)) throw file_error(dir_path, 0, "not a directory");
+  Domain d;
+  d.name = fs::path(dir).lexically_normal().filename().string();
+  if (d.name.empty()) d.name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  const std::string train_path = find_split_file(dir, "train");
+  const auto train_rows = read_labelled_text(train_path);
+  const fs::path label_path = dir / "labels.txt";
+  d.labels = fs::exists(label_path) ? read_label_file(label_path.string()) : labels_from_examples(train_rows);
+  d.train = to_examples(train_rows, d.labels, train_path);
+  const std::string val_path = find_split_file(dir, "val");
+  d.val = to_examples(read_labelled_text(val_path), d.labels, val_path);
+  const std::string test_path = find_split_file(dir, "test");
+  d.test = to_examples(read_labelled_text(test_path), d.labels, test_path);
+  return d;
+}
+
+Domain split_by_hash(const std::string& name, const std::string& path, std::uint64_t seed,
+                     SplitFractions fractions) {
+  const auto rows = read_labelled_text(path);
+  Domain d;
+  d.name = name;
+  d.labels = labels_from_examples(rows);
+  for (auto& ex : to_examples(rows, d.labels, path)) {
+    switch (split_of(ex.text, seed, fractions)) {
+      case Split::kTrain: d.train.push_back(std::move(ex)); break;
+      case Split::kVal: d.val.push_back(std::move(ex)); break;
+      case Split::kTest: d.test.push_back(std::move(ex)); break;
+    }
+  }
+  if (d.train.empty()) throw file_error(path, 0, "no example fell in the train split");
+  return d;
+}
+
+Domain load_domain(const std::string& path, std::uint64_t split_seed) {
+  if (fs::is_directory(path)) return load_domain_dir(path);
+  if (!fs::exists(path)) throw file_error(path, 0, "no such file or directory");
+  return split_by_hash(fs::path(path).stem().string(), path, split_seed);
+}
+
+}  // namespace moecollab

@@ -1,0 +1,127 @@
+#include "moecollab/model/encoder.h"
+
+#include <cmath>
+
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+namespace nn = torch::nn;
+
+void EncoderConfig::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw Error("encoder config: " + what);
+  };
+  require(vocab_size > 0, "vocab_size must be positive");
+  require(hidden > 0 && layers >= 0 && heads > 0 && intermediate > 0, "hidden, heads and intermediate must be positive");
+  require(hidden % heads == 0, "hidden (" + std::to_string(hidden) + ") must be divisible by heads (" +
+                                   std::to_string(heads) + ")");
+  require(max_positions >= 2, "max_positions must be at least 2");
+  require(type_vocab >= 1, "type_vocab must be at least 1");
+}
+
+BertSelfAttentionImpl::BertSelfAttentionImpl(const EncoderConfig& c) : heads(c.heads) {
+  query = register_module("query", nn::Linear(c.hidden, c.hidden));
+  key = register_module("key", nn::Linear(c.hidden, c.hidden));
+  value = register_module("value", nn::Linear(c.hidden, c.hidden));
+}
+
+torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& additive_mask) {
+  const auto b = x.size(0), len = x.size(1), d = x.size(2), dh = d / heads;
+  auto split = [&](const torch::Tensor& t) { return t.view({b, len, heads, dh}).transpose(1, 2); };
+  const auto q = split(query(x)), k = split(key(x)), v = split(value(x));
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(dh)) + additive_mask;
+  const auto context = torch::matmul(torch::softmax(scores, -1), v);
+  return context.transpose(1, 2).reshape({b, len, d});
+}
+
+BertResidualOutputImpl::BertResidualOutputImpl(std::int64_t in, std::int64_t out, double eps) {
+  dense = register_module("dense", nn::Linear(in, out));
+  LayerNorm = register_module("LayerNorm", nn::LayerNorm(nn::LayerNormOptions({out}).eps(eps)));
+}
+
+torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  return LayerNorm(dense(x) + residual);
+}
+
+BertAttentionImpl::BertAttentionImpl(const EncoderConfig& c) {
+  self = register_module("self", BertSelfAttention(c));
+  output = register_module("output", BertResidualOutput(c.hidden, c.hidden, c.layer_norm_eps));
+}
+
+torch::Tensor BertAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& additive_mask) {
+  return output(self(x, additive_mask), x);
+}
+
+BertIntermediateImpl::BertIntermediateImpl(const EncoderConfig& c) {
+  dense = register_module("dense", nn::Linear(c.hidden, c.intermediate));
+}
+
+torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) { return torch::gelu(dense(x)); }
+
+BertLayerImpl::BertLayerImpl(const EncoderConfig& c) {
+  attention = register_module("attention", BertAttention(c));
+  intermediate = register_module("intermediate", BertIntermediate(c));
+  output = register_module("output", BertResidualOutput(c.intermediate, c.hidden, c.layer_norm_eps));
+}
+
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& additive_mask) {
+  const auto attended = attention(x, additive_mask);
+  return output(intermediate(attended), attended);
+}
+
+BertEmbeddingsImpl::BertEmbeddingsImpl(const EncoderConfig& c) {
+  word_embeddings = register_module("word_embeddings", nn::Embedding(c.vocab_size, c.hidden));
+  position_embeddings = register_module("position_embeddings", nn::Embedding(c.max_positions, c.hidden));
+  token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(c.type_vocab, c.hidden));
+  LayerNorm = register_module("LayerNorm", nn::LayerNorm(nn::LayerNormOptions({c.hidden}).eps(c.layer_norm_eps)));
+}
+
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& ids) {
+  const auto positions = torch::arange(ids.size(1), ids.options()).unsqueeze(0);
+  // Single-segment inputs: every token has segment (token type) 0.
+  const auto segments = torch::zeros_like(ids);
+  return LayerNorm(word_embeddings(ids) + position_embeddings(positions) + token_type_embeddings(segments));
+}
+
+BertLayerStackImpl::BertLayerStackImpl(const EncoderConfig& c) {
+  layer = register_module("layer", nn::ModuleList());
+  for (std::int64_t i = 0; i < c.layers; ++i) layer->push_back(BertLayer(c));
+}
+
+EncoderImpl::EncoderImpl(const EncoderConfig& config) : config_(config) {
+  config_.validate();
+  embeddings = register_module("embeddings", BertEmbeddings(config_));
+  encoder = register_module("encoder", BertLayerStack(config_));
+  // Initialise from the encoder's own seed so every rank and run builds the same weights.
+  torch::manual_seed(config_.seed);
+  torch::NoGradGuard no_grad;
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    auto& t = p.value();
+    const bool is_norm = name.find("LayerNorm") != std::string::npos;
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) t.zero_();
+    else if (is_norm) t.fill_(1.0);
+    else t.normal_(0.0, config_.init_std);
+  }
+  set_frozen(true);
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+  if (ids.size(1) > config_.max_positions) {
+    throw Error("encoder: sequence length " + std::to_string(ids.size(1)) + " exceeds max_positions " +
+                std::to_string(config_.max_positions));
+  }
+  auto x = embeddings(ids);
+  // Padding gets the most negative finite value so softmax gives it zero weight.
+  const auto additive =
+      (1.0 - mask.to(x.dtype())).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
+  for (const auto& module : *encoder->layer) x = module->as<BertLayer>()->forward(x, additive);
+  return x.select(1, 0);
+}
+
+void EncoderImpl::set_frozen(bool frozen) {
+  for (auto& p : parameters()) p.set_requires_grad(!frozen);
+}
+
+}  // namespace moecollab

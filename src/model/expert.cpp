@@ -1,0 +1,21 @@
+#include "moecollab/model/expert.h"
+
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+ExpertImpl::ExpertImpl(const ExpertConfig& config) : config_(config) {
+  if (config.hidden <= 0 || config.adapter <= 0 || config.classes <= 0) {
+    throw Error("expert config: hidden, adapter and classes must be positive (got " + std::to_string(config.hidden) +
+                ", " + std::to_string(config.adapter) + ", " + std::to_string(config.classes) + ")");
+  }
+  down_project = register_module("down_project", torch::nn::Linear(config.hidden, config.adapter));
+  up_project = register_module("up_project", torch::nn::Linear(config.adapter, config.hidden));
+  classifier = register_module("classifier", torch::nn::Linear(config.hidden, config.classes));
+}
+
+torch::Tensor ExpertImpl::adapt(const torch::Tensor& h) { return h + up_project(torch::relu(down_project(h))); }
+
+torch::Tensor ExpertImpl::forward(const torch::Tensor& h) { return classifier(adapt(h)); }
+
+}  // namespace moecollab

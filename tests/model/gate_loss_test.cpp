@@ -1,0 +1,90 @@
+#include "moecollab/model/gate_loss.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "moecollab/model/expert.h"
+#include "moecollab/model/gate.h"
+#include "moecollab/model/integrate.h"
+#include "testing/finite_difference.h"
+
+namespace moecollab {
+
+TEST(GateLoss, TermsByHand) {
+  // Uniform routing over 4 experts: H = log 4 per sample, ḡ uniform so KL = 0.
+  const auto uniform_logits = torch::zeros({3, 4}, torch::kFloat64);
+  EXPECT_NEAR(mean_routing_entropy(uniform_logits).item<double>(), std::log(4.0), 1e-12);
+  EXPECT_NEAR(kl_to_uniform(torch::full({4}, 0.25, torch::kFloat64)).item<double>(), 0.0, 1e-12);
+  // All mass on one expert: KL = log E; a zero entry must not give NaN.
+  EXPECT_NEAR(kl_to_uniform(torch::tensor({1.0, 0.0, 0.0, 0.0}, torch::kFloat64)).item<double>(), std::log(4.0), 1e-12);
+  // ḡ = [0.5, 0.5, 0, 0]: KL = log 2.
+  EXPECT_NEAR(kl_to_uniform(torch::tensor({0.5, 0.5, 0.0, 0.0}, torch::kFloat64)).item<double>(), std::log(2.0), 1e-12);
+  // Very confident gate logits stay finite (log-softmax, not log of softmax).
+  const auto sharp = torch::tensor({1000.0, -1000.0}, torch::kFloat64).view({1, 2});
+  EXPECT_NEAR(mean_routing_entropy(sharp).item<double>(), 0.0, 1e-12);
+}
+
+TEST(GateLoss, DomainCrossEntropyIgnoresPaddedColumns) {
+  // Sample 0 has 2 classes: columns 2.. must not count, however large.
+  const auto logits = torch::tensor({0.0, std::log(3.0), 50.0, 0.0, 0.0, 0.0}, torch::kFloat64).view({2, 3});
+  const auto labels = torch::tensor({1, 2}, torch::kInt64);
+  const auto classes = torch::tensor({2, 3}, torch::kInt64);
+  const double expected = (-std::log(3.0 / 4.0) + std::log(3.0)) / 2.0;
+  EXPECT_NEAR(domain_cross_entropy(logits, labels, classes).item<double>(), expected, 1e-12);
+}
+
+TEST(GateLoss, TotalCombinesTermsWithLambdas) {
+  torch::manual_seed(1);
+  const auto mixed = torch::randn({4, 3}, torch::kFloat64);
+  const auto gate_logits = torch::randn({4, 2}, torch::kFloat64);
+  const auto labels = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+  const auto classes = torch::tensor({3, 2, 3, 1}, torch::kInt64);
+  const auto t = gate_loss(mixed, labels, classes, gate_logits, {0.3, 0.7});
+  EXPECT_NEAR(t.total.item<double>(),
+              (t.task + 0.3 * t.entropy + 0.7 * t.balance).item<double>(), 1e-12);
+  EXPECT_NEAR(t.balance.item<double>(),
+              kl_to_uniform(torch::softmax(gate_logits, 1).mean(0)).item<double>(), 1e-12);
+  // ḡ is pluggable: a supplier returning uniform makes the balance term vanish.
+  const auto u = gate_loss(mixed, labels, classes, gate_logits, {0.3, 0.7},
+                           [](const torch::Tensor& g) { return torch::full({g.size(1)}, 0.5, g.options()); });
+  EXPECT_NEAR(u.balance.item<double>(), 0.0, 1e-12);
+}
+
+// The whole objective through experts (c = 1, 2, 4, 6), integration and gate,
+// differentiated w.r.t. gate and expert parameters, against finite differences.
+class GateLossGradient : public ::testing::TestWithParam<std::pair<double, double>> {};
+
+TEST_P(GateLossGradient, MatchesFiniteDifferences) {
+  torch::manual_seed(7);
+  const std::vector<std::int64_t> class_counts = {1, 2, 4, 6};
+  const std::int64_t d = 5, b = 8;
+  std::vector<Expert> experts;
+  for (auto c : class_counts) {
+    experts.emplace_back(ExpertConfig{d, 3, c});
+    experts.back()->to(torch::kFloat64);
+  }
+  Gate gate(d, 4);
+  gate->to(torch::kFloat64);
+  const auto h = torch::randn({b, d}, torch::kFloat64);
+  const auto classes = torch::tensor({1, 2, 4, 6, 6, 4, 2, 1}, torch::kInt64);
+  const auto labels = torch::tensor({0, 1, 3, 5, 0, 2, 0, 0}, torch::kInt64);
+  const GateLossWeights weights{GetParam().first, GetParam().second};
+  auto f = [&] {
+    std::vector<torch::Tensor> logits;
+    for (auto& e : experts) logits.push_back(e->forward(h));
+    const auto gate_logits = gate->forward(h);
+    const auto mixed = integrate(logits, torch::softmax(gate_logits, 1));
+    return gate_loss(mixed, labels, classes, gate_logits, weights).total;
+  };
+  std::vector<torch::Tensor> params = gate->parameters();
+  for (auto& p : experts[1]->parameters()) params.push_back(p);  // a padded expert
+  for (auto& p : experts[3]->classifier->parameters()) params.push_back(p);  // the c_max expert's head
+  testing::expect_gradients_match(f, params, 1e-7);
+}
+
+INSTANTIATE_TEST_SUITE_P(Lambdas, GateLossGradient,
+                         ::testing::Values(std::make_pair(0.0, 0.0), std::make_pair(1.0, 0.0),
+                                           std::make_pair(0.0, 1.0), std::make_pair(0.05, 0.1)));
+
+}  // namespace moecollab
