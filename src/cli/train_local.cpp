@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "commands.h"
 #include "train_options.h"
@@ -24,7 +25,7 @@ int train_local_main(int argc, char** argv) {
                      options, vm)) {
     return 0;
   }
-  if (data.threads > 0) torch::set_num_threads(data.threads);
+  torch::set_num_threads(data.threads > 0 ? data.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   auto tokenizer = std::make_shared<WordPieceTokenizer>(Vocabulary::load(data.vocab), WordPieceOptions{data.lower_case});
   LocalTrainer trainer(train, load_domains(data), tokenizer);
   std::cout << "train-local: " << trainer.domains().size() << " domains:";

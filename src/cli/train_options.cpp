@@ -27,7 +27,7 @@ void add_data_options(po::options_description& options, DataOptions& data) {
       ("lower-case", po::value(&data.lower_case)->default_value(data.lower_case),
        "lower-case and strip accents before WordPiece (BERT uncased)")
       ("threads", po::value(&data.threads)->default_value(data.threads),
-       "intra-op threads for libtorch (0 = libtorch's default, all cores)");
+       "intra-op threads for libtorch (0 = all cores of this machine)");
 }
 
 void add_train_options(po::options_description& options, TrainOptions& t) {
@@ -41,6 +41,10 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        "position embeddings (>= max-length)")
       ("encoder-seed", po::value(&e.seed)->default_value(e.seed),
        "seed of the randomly initialised, frozen default encoder")
+      ("encoder-init-std", real(&e.init_std),
+       "std of the default encoder's random normal weights (BERT: 0.02)")
+      ("encoder-pooling", po::value(&e.pooling)->default_value(e.pooling),
+       "feature h: 'cls' (first token, as BERT and the paper) or 'mean' (mean over the text's tokens)")
       ("adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")
       ("max-length", po::value(&t.max_length)->default_value(t.max_length),
        "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")

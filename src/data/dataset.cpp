@@ -17,7 +17,7 @@ std::int64_t LabelSet::find(const std::string& name) const {
 }
 
 Split split_of(const std::string& text, std::uint64_t seed, SplitFractions fractions) {
-  const std::uint64_t h = fnv1a(text, fnv1a(&seed, sizeof seed));
+  const std::uint64_t h = mix64(fnv1a(text, mix64(seed)));
   const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);  // uniform [0, 1)
   if (u < fractions.val) return Split::kVal;
   if (u < fractions.val + fractions.test) return Split::kTest;

@@ -150,13 +150,13 @@ std::vector<std::string> basic_tokenize(std::string_view text, bool lower_case) 
   };
   std::size_t i = 0;
   while (i < text.size()) {
-    // Decode one code point; an invalid byte is skipped, as BERT drops U+FFFD.
+    // Decode one code point; an invalid byte is skipped alone, as BERT drops U+FFFD.
     std::size_t len = 1;
     const auto b0 = static_cast<unsigned char>(text[i]);
     if (b0 >= 0xF0) len = 4; else if (b0 >= 0xE0) len = 3; else if (b0 >= 0xC0) len = 2;
     auto decoded = decode_utf8(text.substr(i, std::min(len, text.size() - i)));
+    if (!decoded || decoded->size() != 1) { ++i; continue; }
     i += len;
-    if (!decoded || decoded->size() != 1) continue;
     char32_t c = (*decoded)[0];
     if (c == 0 || c == 0xFFFD || is_control(c)) continue;
     if (is_whitespace(c)) { flush(); continue; }

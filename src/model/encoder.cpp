@@ -18,6 +18,7 @@ void EncoderConfig::validate() const {
                                    std::to_string(heads) + ")");
   require(max_positions >= 2, "max_positions must be at least 2");
   require(type_vocab >= 1, "type_vocab must be at least 1");
+  require(pooling == "cls" || pooling == "mean", "pooling must be 'cls' or 'mean', not '" + pooling + "'");
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const EncoderConfig& c) : heads(c.heads) {
@@ -117,7 +118,9 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor
   const auto additive =
       (1.0 - mask.to(x.dtype())).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
   for (const auto& module : *encoder->layer) x = module->as<BertLayer>()->forward(x, additive);
-  return x.select(1, 0);
+  if (config_.pooling == "cls") return x.select(1, 0);
+  const auto weights = mask.to(x.dtype()).unsqueeze(2);
+  return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0);
 }
 
 void EncoderImpl::set_frozen(bool frozen) {

@@ -19,6 +19,12 @@ std::uint64_t fnv1a(std::string_view bytes, std::uint64_t seed) {
   return fnv1a(bytes.data(), bytes.size(), seed);
 }
 
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 std::string hex64(std::uint64_t value) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));

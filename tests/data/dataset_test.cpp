@@ -66,8 +66,6 @@ TEST(Dataset, HashSplitIsStableAndRoughlyProportional) {
   EXPECT_NEAR(counts[0] / 10000.0, 0.8, 0.02);
   EXPECT_NEAR(counts[1] / 10000.0, 0.1, 0.02);
   EXPECT_NEAR(counts[2] / 10000.0, 0.1, 0.02);
-  // Pinned values: the split must not change across platforms or releases.
-  EXPECT_EQ(split_of("the quick brown fox", 0, {}), split_of("the quick brown fox", 0, {}));
 }
 
 TEST(Dataset, SingleFileIsSplitByHash) {
@@ -81,6 +79,8 @@ TEST(Dataset, SingleFileIsSplitByHash) {
   const Domain a = load_domain(path, 3), b = load_domain(path, 3), c = load_domain(path, 4);
   EXPECT_EQ(a.name, "reviews");
   EXPECT_EQ(a.train.size() + a.val.size() + a.test.size(), 200u);
+  ASSERT_GE(a.val.size(), 5u);
+  ASSERT_GE(c.val.size(), 5u);
   EXPECT_EQ(a.val.size(), b.val.size());
   EXPECT_EQ(a.val[0].text, b.val[0].text);
   EXPECT_NE(a.val[0].text + a.val[1].text, c.val[0].text + c.val[1].text);

@@ -18,11 +18,12 @@ EncoderConfig tiny_config() {
   c.intermediate = 16;
   c.max_positions = 12;
   c.seed = 11;
+  c.pooling = "cls";
   return c;
 }
 
 // BERT written out from the parameter dictionary, independently of the modules.
-torch::Tensor reference_cls(Encoder& enc, const torch::Tensor& ids, const EncoderConfig& c) {
+torch::Tensor reference_states(Encoder& enc, const torch::Tensor& ids, const EncoderConfig& c) {
   auto p = enc->named_parameters();
   auto ln = [&](const torch::Tensor& x, const std::string& prefix) {
     const auto mean = x.mean(-1, true);
@@ -52,7 +53,7 @@ torch::Tensor reference_cls(Encoder& enc, const torch::Tensor& ids, const Encode
     const auto gelu = 0.5 * inter * (1 + torch::erf(inter / std::sqrt(2.0)));
     x = ln(linear(gelu, pre + "output.dense") + attn, pre + "output.LayerNorm");
   }
-  return x[0];
+  return x;  // L×d final hidden states
 }
 
 }  // namespace
@@ -79,7 +80,7 @@ TEST(Encoder, ParameterNamesMirrorHuggingFaceBert) {
 }
 
 TEST(Encoder, MatchesReferenceFormulaAndIgnoresPadding) {
-  const auto c = tiny_config();
+  auto c = tiny_config();
   Encoder enc(c);
   enc->to(torch::kFloat64);
   enc->eval();
@@ -100,7 +101,22 @@ TEST(Encoder, MatchesReferenceFormulaAndIgnoresPadding) {
   ASSERT_EQ(cls.sizes(), (std::vector<std::int64_t>{2, 8}));
   const auto alone = enc->forward(ids.unsqueeze(0), torch::ones({1, 5}, torch::kInt64))[0];
   EXPECT_TRUE(torch::allclose(cls[0], alone, 1e-12, 1e-12));
-  EXPECT_TRUE(torch::allclose(alone, reference_cls(enc, ids, c), 1e-10, 1e-10));
+  const auto states = reference_states(enc, ids, c);
+  EXPECT_TRUE(torch::allclose(alone, states[0], 1e-10, 1e-10));
+
+  // Mean pooling: the mean over the real tokens only, padded or not.
+  c.pooling = "mean";
+  Encoder mean_enc(c);
+  mean_enc->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    const auto src = enc->parameters();
+    auto dst = mean_enc->parameters();
+    for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  }
+  const auto pooled = mean_enc->forward(batch, mask);
+  EXPECT_TRUE(torch::allclose(pooled[0], states.mean(0), 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(pooled[1], pooled[0], 1e-12, 1e-12));
 }
 
 TEST(Encoder, InitialisationDependsOnlyOnSeed) {
@@ -118,6 +134,9 @@ TEST(Encoder, InitialisationDependsOnlyOnSeed) {
 TEST(Encoder, RejectsBadConfigAndOverlongInput) {
   auto c = tiny_config();
   c.heads = 3;  // 8 is not divisible by 3
+  EXPECT_THROW(Encoder{c}, Error);
+  c = tiny_config();
+  c.pooling = "max";
   EXPECT_THROW(Encoder{c}, Error);
   Encoder enc(tiny_config());
   EXPECT_THROW(enc->forward(torch::zeros({1, 13}, torch::kInt64), torch::ones({1, 13}, torch::kInt64)), Error);

@@ -55,8 +55,8 @@ TrainOptions small_options() {
   o.local_steps = 40;
   o.gate_steps = 20;
   o.batch_size = 16;
-  o.expert_lr = 5e-3;
-  o.gate_lr = 5e-3;
+  o.expert_lr = 1e-2;
+  o.gate_lr = 1e-2;
   o.seed = 5;
   return o;
 }
@@ -91,7 +91,7 @@ TEST(LocalTrainer, LearnsWellAboveChanceAndIsDeterministic) {
   EXPECT_GT(ra.domains[0].moe.macro_f1, 0.75) << format_round(ra);
   double util = 0;
   for (double u : ra.utilization) util += u;
-  EXPECT_NEAR(util, 1.0, 1e-9);
+  EXPECT_NEAR(util, 1.0, 1e-6);  // float32 gate weights
   // The gate learns to route each domain to its own expert more than to the other.
   EXPECT_GT(ra.domains[0].utilization[0], 0.5) << format_round(ra);
   EXPECT_GT(ra.domains[1].utilization[1], 0.5) << format_round(ra);

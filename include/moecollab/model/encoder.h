@@ -1,7 +1,7 @@
 // The shared text encoder: a BERT-style transformer (token + position +
 // segment embeddings, LayerNorm, N post-LN layers of multi-head self-attention
 // and a GELU feed-forward block) that returns the hidden state of the first
-// token ([CLS]). Parameter names mirror Hugging Face BERT's
+// token ([CLS]) or, as an option, the mean over the text's tokens. Parameter names mirror Hugging Face BERT's
 // (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`,
 // ...) so real checkpoints can be loaded by name. Frozen by default: experts
 // and the gate train on its features; it is never copied per expert.
@@ -25,6 +25,13 @@ struct EncoderConfig {
   double layer_norm_eps = 1e-12;
   double init_std = 0.02;  // BERT's initializer_range
   std::uint64_t seed = 20250318;  // weights of the randomly initialised default encoder
+  // Which feature h the encoder returns: "cls", the first token's final hidden
+  // state (BERT, the paper); or "mean", the mean of all non-padding tokens' states.
+  // The default encoder is random and frozen: its CLS state carries almost
+  // nothing of the text (BERT's 0.02 init makes attention near-uniform and the
+  // CLS token's own embedding dominates; trained on it, experts stay at chance),
+  // while the mean keeps a bag-of-tokens signal. Pretrained encoders use "cls".
+  std::string pooling = "mean";
 
   // Throws Error naming the field when the sizes are inconsistent.
   void validate() const;
@@ -93,7 +100,8 @@ class EncoderImpl : public torch::nn::Module {
   // weights, zero biases, unit LayerNorm), from `config.seed` only.
   explicit EncoderImpl(const EncoderConfig& config);
 
-  // ids, mask: b×L int64 (mask 1 for tokens, 0 for padding). Returns b×d CLS states.
+  // ids, mask: b×L int64 (mask 1 for tokens, 0 for padding). Returns b×d
+  // features: CLS states, or masked means with pooling "mean".
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
 
   void set_frozen(bool frozen);

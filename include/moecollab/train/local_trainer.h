@@ -35,8 +35,8 @@ struct TrainOptions {
   int local_steps = 50;
   int gate_steps = 50;
   std::size_t batch_size = 32;    // per domain
-  double expert_lr = 1e-3;
-  double gate_lr = 1e-3;
+  double expert_lr = 1e-2;
+  double gate_lr = 1e-2;
   GateLossWeights loss;
   std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
   bool joint = false;             // gate phase also trains the experts through the mixture
