@@ -3,7 +3,7 @@
 
 #include "commands.h"
 #include "moecollab/data/vocab_builder.h"
-#include "train_options.h"
+#include "run_options.h"
 
 namespace moecollab::cli {
 

@@ -17,6 +17,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"build-vocab", moecollab::cli::build_vocab_main, "build a WordPiece vocab.txt from domains' training text"},
+    {"train", moecollab::cli::train_main,
+     "federated training under mpirun, one rank per domain (mpirun -np E moecollab train ...)"},
     {"train-local", moecollab::cli::train_local_main,
      "train all experts and the gate in one process (the single-process reference)"},
 };

@@ -1,5 +1,6 @@
 #include "moecollab/train/report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace moecollab {
@@ -13,10 +14,41 @@ std::string fixed(double value, int digits) {
 
 }  // namespace
 
+DomainReport make_domain_report(const std::string& domain, const std::vector<std::int64_t>& moe_predictions,
+                                const std::vector<std::int64_t>& expert_predictions,
+                                const std::vector<std::int64_t>& truth, std::int64_t classes,
+                                const std::vector<double>& gate_weight_sums) {
+  DomainReport r;
+  r.domain = domain;
+  r.moe = classification_metrics(moe_predictions, truth, static_cast<std::size_t>(classes));
+  r.expert = classification_metrics(expert_predictions, truth, static_cast<std::size_t>(classes));
+  const double n = static_cast<double>(std::max<std::size_t>(1, truth.size()));
+  for (double s : gate_weight_sums) r.utilization.push_back(s / n);
+  return r;
+}
+
+void accumulate(StepLosses& mean, const StepLosses& step, int steps) {
+  mean.task += step.task / steps;
+  mean.entropy += step.entropy / steps;
+  mean.balance += step.balance / steps;
+  mean.total += step.total / steps;
+}
+
+std::vector<double> global_utilization(const std::vector<DomainReport>& domains) {
+  std::vector<double> util(domains.empty() ? 0 : domains[0].utilization.size(), 0.0);
+  std::size_t total = 0;
+  for (const auto& d : domains) {
+    total += d.moe.count;
+    for (std::size_t e = 0; e < util.size(); ++e) util[e] += d.utilization[e] * static_cast<double>(d.moe.count);
+  }
+  for (auto& u : util) u /= static_cast<double>(std::max<std::size_t>(1, total));
+  return util;
+}
+
 std::string format_round(const RoundReport& r) {
   std::string line = "round " + std::to_string(r.round) + "/" + std::to_string(r.rounds);
   line += " | local " + fixed(r.local_loss, 3);
-  line += " | task " + fixed(r.task_loss, 3) + " H " + fixed(r.entropy, 3) + " KL " + fixed(r.balance, 4);
+  line += " | task " + fixed(r.gate.task, 3) + " H " + fixed(r.gate.entropy, 3) + " KL " + fixed(r.gate.balance, 4);
   line += " | moe acc";
   for (const auto& d : r.domains) line += " " + d.domain + " " + fixed(d.moe.accuracy, 3);
   line += " | expert acc";
@@ -24,6 +56,9 @@ std::string format_round(const RoundReport& r) {
   line += " | util";
   for (double u : r.utilization) line += " " + fixed(u, 2);
   line += " | " + fixed(r.seconds, 1) + " s";
+  if (r.bytes_sent > 0) {
+    line += " (comm " + fixed(r.comm_seconds, 2) + " s) | sent " + fixed(static_cast<double>(r.bytes_sent) / 1e6, 2) + " MB";
+  }
   return line;
 }
 

@@ -16,47 +16,12 @@
 #include <vector>
 
 #include "moecollab/data/dataset.h"
-#include "moecollab/data/sampler.h"
 #include "moecollab/data/tokenizer.h"
-#include "moecollab/model/encoder.h"
-#include "moecollab/model/expert.h"
-#include "moecollab/model/gate.h"
-#include "moecollab/model/gate_loss.h"
-#include "moecollab/train/batch.h"
+#include "moecollab/train/mixture.h"
 #include "moecollab/train/report.h"
+#include "moecollab/train/train_options.h"
 
 namespace moecollab {
-
-struct TrainOptions {
-  EncoderConfig encoder;          // vocab_size is filled from the tokenizer
-  std::int64_t adapter = 64;      // k
-  std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
-  int rounds = 5;
-  int local_steps = 50;
-  int gate_steps = 50;
-  std::size_t batch_size = 32;    // per domain
-  double expert_lr = 1e-2;
-  double gate_lr = 1e-2;
-  GateLossWeights loss;
-  std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
-  bool joint = false;             // gate phase also trains the experts through the mixture
-  std::size_t eval_batch = 256;
-};
-
-// The mixture on a batch of features: every expert's padded logits, the gate's logits, and y.
-struct MixtureOutput {
-  torch::Tensor expert_logits;  // b×E×c_max
-  torch::Tensor gate_logits;    // b×E
-  torch::Tensor mixed;          // b×c_max
-};
-
-MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads);
-
-// Builds expert i and the gate exactly as the trainer does (seeded by `seed` and i),
-// so other runtimes can construct identical replicas.
-Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_t classes, std::size_t index);
-Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts);
 
 class LocalTrainer {
  public:
@@ -64,35 +29,29 @@ class LocalTrainer {
   LocalTrainer(TrainOptions options, std::vector<Domain> domains, std::shared_ptr<const Tokenizer> tokenizer);
 
   RoundReport run_round();
+  // Local phase of every expert; returns the mean loss.
+  double local_phase();
+  // One gate-phase step on one batch per domain (rows in domain order); the
+  // optimisers step after the returned gradient was taken.
+  CollaborativeStep collaborative_step();
   // Mixture and expert-alone metrics and utilization on each domain's split.
   std::vector<DomainReport> evaluate(Split split);
 
   int rounds_done() const { return round_; }
-  const std::vector<Domain>& domains() const { return domains_; }
+  const std::vector<DomainShard>& shards() const { return shards_; }
   std::vector<Expert>& experts() { return experts_; }
   Gate& gate() { return gate_; }
   Encoder& encoder() { return encoder_; }
 
  private:
-  struct DomainState {
-    TokenizedSplit train, val, test;
-    BatchSampler sampler;
-  };
-
-  torch::Tensor encode(const TokenBatch& batch);
-  double local_phase();
-  void gate_phase(RoundReport& report);
-  const TokenizedSplit& split_of(std::size_t domain, Split split) const;
-
   TrainOptions options_;
-  std::vector<Domain> domains_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   Encoder encoder_{nullptr};
+  std::vector<DomainShard> shards_;
   std::vector<Expert> experts_;
   Gate gate_{nullptr};
   std::vector<std::unique_ptr<torch::optim::Adam>> expert_optimizers_;
   std::unique_ptr<torch::optim::Adam> gate_optimizer_;
-  std::vector<DomainState> state_;
   int round_ = 0;
 };
 

@@ -16,20 +16,40 @@ struct DomainReport {
   std::vector<double> utilization;  // mean gate weight this domain's samples give each expert
 };
 
+// The four terms of eq. 3 for one step (or their means over a phase).
+struct StepLosses {
+  double task = 0;     // mixture cross-entropy
+  double entropy = 0;  // mean routing entropy H(g)
+  double balance = 0;  // KL(ḡ ‖ uniform)
+  double total = 0;    // task + λ1 entropy + λ2 balance
+};
+
 struct RoundReport {
   int round = 0;
   int rounds = 0;
   double local_loss = 0;  // mean expert cross-entropy over the local phase
-  double task_loss = 0;   // means over the gate phase's steps
-  double entropy = 0;
-  double balance = 0;
-  double total_loss = 0;
+  StepLosses gate;        // means over the gate phase's steps
   std::vector<DomainReport> domains;  // on the validation splits
   std::vector<double> utilization;    // global: mean gate weight per expert over all domains
-  double seconds = 0;
+  double seconds = 0;       // wall time of the round
+  double comm_seconds = 0;  // of which in collectives (federated runs; rank 0's)
+  std::uint64_t bytes_sent = 0;  // by all ranks in the round's collectives
 };
 
+// A domain's report from its predictions, labels and per-expert sums of gate weights.
+DomainReport make_domain_report(const std::string& domain, const std::vector<std::int64_t>& moe_predictions,
+                                const std::vector<std::int64_t>& expert_predictions,
+                                const std::vector<std::int64_t>& truth, std::int64_t classes,
+                                const std::vector<double>& gate_weight_sums);
+
+// Adds one step's losses, divided by `steps`, to the round's means.
+void accumulate(StepLosses& mean, const StepLosses& step, int steps);
+
+// Mean gate weight per expert over all domains' evaluated samples.
+std::vector<double> global_utilization(const std::vector<DomainReport>& domains);
+
 // "round 3/10 | local 0.41 | task 0.52 H 0.31 KL 0.004 | moe acc quotes 0.71 ... | util ... | 2.1 s"
+// (federated runs add "(comm 0.3 s) | sent 1.2 MB").
 std::string format_round(const RoundReport& report);
 
 }  // namespace moecollab

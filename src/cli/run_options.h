@@ -2,10 +2,13 @@
 // optimiser, loss weights, data), bound straight to TrainOptions fields.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "moecollab/train/local_trainer.h"
+#include "moecollab/data/dataset.h"
+#include "moecollab/data/tokenizer.h"
+#include "moecollab/train/train_options.h"
 #include "options.h"
 
 namespace moecollab::cli {
@@ -23,5 +26,11 @@ void add_train_options(po::options_description& options, TrainOptions& train);
 
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
+
+// The WordPiece tokenizer of --vocab and --lower-case.
+std::shared_ptr<const Tokenizer> load_tokenizer(const DataOptions& data);
+
+// --threads, or else the machine's cores divided among `ranks_per_node` processes.
+int threads_for(const DataOptions& data, int ranks_per_node);
 
 }  // namespace moecollab::cli

@@ -1,6 +1,8 @@
-#include "train_options.h"
+#include "run_options.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "moecollab/util/error.h"
 
@@ -27,7 +29,7 @@ void add_data_options(po::options_description& options, DataOptions& data) {
       ("lower-case", po::value(&data.lower_case)->default_value(data.lower_case),
        "lower-case and strip accents before WordPiece (BERT uncased)")
       ("threads", po::value(&data.threads)->default_value(data.threads),
-       "intra-op threads for libtorch (0 = all cores of this machine)");
+       "intra-op threads for libtorch per process (0 = this node's cores divided among its ranks)");
 }
 
 void add_train_options(po::options_description& options, TrainOptions& t) {
@@ -74,6 +76,20 @@ std::vector<Domain> load_domains(const DataOptions& data) {
     }
   }
   return domains;
+}
+
+}  // namespace moecollab::cli
+
+namespace moecollab::cli {
+
+std::shared_ptr<const Tokenizer> load_tokenizer(const DataOptions& data) {
+  return std::make_shared<WordPieceTokenizer>(Vocabulary::load(data.vocab), WordPieceOptions{data.lower_case});
+}
+
+int threads_for(const DataOptions& data, int ranks_per_node) {
+  if (data.threads > 0) return data.threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, ranks_per_node));
 }
 
 }  // namespace moecollab::cli

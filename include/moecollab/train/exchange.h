@@ -1,0 +1,40 @@
+// The arrows of a collaborative step that cross ranks, one function each:
+//   features -> exchange_features -> every expert's logits -> gather_expert_logits
+//   -> mixture -> loss (global_mean_gate) -> backward -> allreduce_gate_grads
+//   (and, with --joint, return_logit_grads back to each expert's owner).
+// Only features, logits, their gradients and gate gradients cross ranks.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "moecollab/comm/communicator.h"
+
+namespace moecollab {
+
+// Every rank's b_r×d features, concatenated in rank order (B×d); counts[r] = b_r.
+torch::Tensor exchange_features(Communicator& comm, const torch::Tensor& local, std::vector<std::int64_t>& counts);
+
+// This rank's expert's logits for all B rows (rank order, as `counts`) go back
+// to the rows' owners. Returns, for this rank's rows, one b×c_max tensor per expert.
+std::vector<torch::Tensor> gather_expert_logits(Communicator& comm, const torch::Tensor& logits,
+                                                const std::vector<std::int64_t>& counts);
+
+// The reverse of gather_expert_logits: `grads[q]` (this rank's rows × c_max,
+// gradient w.r.t. expert q's logits) goes to rank q. Returns the B×c_max
+// gradient w.r.t. this rank's expert's logits, rows in rank order.
+torch::Tensor return_logit_grads(Communicator& comm, const std::vector<torch::Tensor>& grads);
+
+// ḡ over all ranks' rows, differentiable w.r.t. this rank's gate weights only:
+// (Σ_local g + stop_grad(Σ_other ranks g)) / total_rows. Summed over ranks, the
+// gradients of a loss of ḡ are exactly the gradient of the global term.
+torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_probs, std::int64_t total_rows);
+
+// Sums the parameters' gradients over ranks in ONE all-reduce (tensor fusion);
+// `extras` (small scalars, e.g. loss shares) ride along in the same buffer and
+// come back summed. Every replica then holds identical gradients.
+void allreduce_gate_grads(Communicator& comm, const std::vector<torch::Tensor>& parameters,
+                          std::vector<double>& extras);
+
+}  // namespace moecollab

@@ -1,0 +1,81 @@
+// The federated runtime: one rank per domain. Rank r owns expert r, the
+// private shard of domain r and a replica of the gate; the encoder is shared
+// (identical on every rank, which start-up verifies by fingerprint). A round:
+//   1. local phase: expert r trains alone on shard r (no communication);
+//   2. gate phase: per step, each rank's batch features are exchanged, every
+//      expert scores every batch, logits return to the batch's owner, which
+//      mixes them with its gate replica; eq. 3 with ḡ over ALL ranks' rows;
+//      gate gradients are all-reduced in one fused call and every replica
+//      takes the same step (with --joint the logit gradients go back to each
+//      expert's owner too);
+//   3. evaluation of every rank's validation split through the same exchange,
+//      metrics gathered to rank 0.
+// All public methods are collective: every rank calls them in the same order.
+// It equals LocalTrainer on the same data and seeds (tests/mpi prove it).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "moecollab/comm/communicator.h"
+#include "moecollab/data/dataset.h"
+#include "moecollab/data/tokenizer.h"
+#include "moecollab/train/mixture.h"
+#include "moecollab/train/report.h"
+#include "moecollab/train/train_options.h"
+
+namespace moecollab {
+
+class FederatedTrainer {
+ public:
+  // `own` is domain comm.rank() of the run. Throws Error on every rank when the
+  // ranks disagree on the encoder or vocabulary (message names the ranks).
+  FederatedTrainer(TrainOptions options, const Domain& own, std::shared_ptr<const Tokenizer> tokenizer,
+                   Communicator& comm);
+
+  // The full report on rank 0; other ranks hold their own domain's part.
+  RoundReport run_round();
+  double local_phase();  // this rank's expert; returns its mean loss
+  CollaborativeStep collaborative_step();
+  // Rank 0 receives every domain's report (in rank order); others their own.
+  std::vector<DomainReport> evaluate(Split split);
+
+  Expert& expert() { return expert_; }
+  Gate& gate() { return gate_; }
+  const std::vector<std::string>& domain_names() const { return domain_names_; }
+  const std::vector<std::int64_t>& class_counts() const { return class_counts_; }
+  // Hash of the gate's parameters (bitwise): equal on all ranks while replicas agree.
+  std::uint64_t gate_fingerprint() const;
+  std::uint64_t encoder_fingerprint() const;
+
+ private:
+  // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.
+  struct Forward {
+    torch::Tensor features;       // b×d, this rank's rows
+    torch::Tensor own_logits;     // B×c_max from this rank's expert (graph kept if joint)
+    torch::Tensor stacked;        // b×E×c_max, every expert's logits for this rank's rows
+    torch::Tensor gate_logits;    // b×E
+    torch::Tensor mixed;          // b×c_max
+    std::vector<std::int64_t> counts;
+  };
+  Forward forward(const torch::Tensor& features, bool train);
+  void check_replicas();
+
+  TrainOptions options_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  Communicator& comm_;
+  Encoder encoder_{nullptr};
+  std::unique_ptr<DomainShard> shard_;
+  Expert expert_{nullptr};
+  Gate gate_{nullptr};
+  std::unique_ptr<torch::optim::Adam> expert_optimizer_, gate_optimizer_;
+  std::vector<std::string> domain_names_;
+  std::vector<std::int64_t> class_counts_;
+  std::int64_t c_max_ = 0;
+  int round_ = 0;
+};
+
+}  // namespace moecollab

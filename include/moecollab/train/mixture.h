@@ -1,0 +1,59 @@
+// The pieces of a training round that the single-process and the federated
+// trainers share, so both build the same replicas and take the same steps:
+// seeded construction of experts and gate, an expert's local phase, the
+// mixture forward, and what one collaborative (gate) step reports.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "moecollab/model/expert.h"
+#include "moecollab/model/gate.h"
+#include "moecollab/train/domain_shard.h"
+#include "moecollab/train/report.h"
+#include "moecollab/train/train_options.h"
+
+namespace moecollab {
+
+// Throws Error naming the option when the options cannot make a run.
+void check_train_options(const TrainOptions& options);
+
+// Expert i and the gate, initialised from (options.seed, i) only.
+Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_t classes, std::size_t index);
+Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts);
+std::unique_ptr<torch::optim::Adam> make_optimizer(torch::nn::Module& module, double lr);
+// Seed of domain i's training sampler.
+std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index);
+
+// Local phase: `options.local_steps` steps of cross-entropy on the expert's own
+// domain. Returns the mean loss.
+double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, DomainShard& shard,
+                            Encoder& encoder, const TrainOptions& options);
+
+// The mixture on a batch of features: every expert's padded logits, the gate's logits, and y.
+struct MixtureOutput {
+  torch::Tensor expert_logits;  // b×E×c_max
+  torch::Tensor gate_logits;    // b×E
+  torch::Tensor mixed;          // b×c_max
+};
+
+MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
+                              bool expert_grads);
+
+// What one collaborative step computed. Losses are those of the whole step
+// (all domains' batches); `mixed` holds the rows this process owns.
+struct CollaborativeStep {
+  torch::Tensor mixed;      // rows × c_max
+  StepLosses losses;
+  torch::Tensor gate_grad;  // the gate's gradient, flattened (parameters in order)
+};
+
+// The argmax over the first `classes` columns of each row.
+std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t classes);
+
+// Per expert, the sum over the rows of `gate_logits` of the gate weight g.
+std::vector<double> gate_weight_sum(const torch::Tensor& gate_logits);
+
+}  // namespace moecollab

@@ -1,0 +1,29 @@
+// The settings of a training run that every trainer (single-process or
+// federated) shares, with the defaults the command line shows.
+#pragma once
+
+#include <cstdint>
+#include <cstddef>
+
+#include "moecollab/model/encoder.h"
+#include "moecollab/model/gate_loss.h"
+
+namespace moecollab {
+
+struct TrainOptions {
+  EncoderConfig encoder;          // vocab_size is filled from the tokenizer
+  std::int64_t adapter = 64;      // k
+  std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
+  int rounds = 5;
+  int local_steps = 50;
+  int gate_steps = 50;
+  std::size_t batch_size = 32;    // per domain
+  double expert_lr = 1e-2;
+  double gate_lr = 1e-2;
+  GateLossWeights loss;
+  std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
+  bool joint = false;             // gate phase also trains the experts through the mixture
+  std::size_t eval_batch = 256;
+};
+
+}  // namespace moecollab

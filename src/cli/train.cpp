@@ -1,0 +1,90 @@
+// `moecollab train`: the federated run, one MPI rank per domain:
+//   mpirun -np E moecollab train --config run.ini
+// Rank r loads only domain r (the r-th --domain); its text never leaves it.
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "moecollab/comm/agreement.h"
+#include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/train/federated_trainer.h"
+#include "printing.h"
+#include "run_options.h"
+
+namespace moecollab::cli {
+namespace {
+
+std::string world_size_error(const std::vector<std::string>& domains, int ranks) {
+  std::string names;
+  for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;
+  std::string message = "this run has " + std::to_string(domains.size()) + " domains (" + names + ") but " +
+                        std::to_string(ranks) + " MPI rank" + (ranks == 1 ? "" : "s") +
+                        "; start one rank per domain: mpirun -np " + std::to_string(domains.size()) +
+                        " moecollab train ...";
+  return message;
+}
+
+int run(MpiCommunicator& comm, int argc, char** argv) {
+  DataOptions data;
+  TrainOptions train;
+  bool test = false;
+  po::options_description options("train");
+  add_data_options(options, data);
+  add_train_options(options, train);
+  options.add_options()("test", po::bool_switch(&test), "also report the test split after the last round");
+  po::variables_map vm;
+  if (!parse_options(argc, argv,
+                     "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
+                     "Federated training: rank r owns expert r and domain r (the r-th --domain); E = number of domains.",
+                     options, vm)) {
+    return 0;
+  }
+  // Same options on every rank, so every rank reaches the same verdict here.
+  if (static_cast<int>(data.domains.size()) != comm.size()) throw AgreedError(world_size_error(data.domains, comm.size()));
+  torch::set_num_threads(threads_for(data, comm.local_size()));
+
+  const auto rank = static_cast<std::size_t>(comm.rank());
+  std::shared_ptr<const Tokenizer> tokenizer;
+  Domain own;
+  run_on_every_rank(comm, [&] {
+    tokenizer = load_tokenizer(data);
+    own = load_domain(data.domains[rank], data.split_seed);
+  });
+  FederatedTrainer trainer(train, own, tokenizer, comm);
+  const bool root = comm.rank() == 0;
+  if (root) {
+    std::cout << "train: " << comm.size() << " ranks, backend " << comm.backend() << ", "
+              << torch::get_num_threads() << " threads per rank; domains:";
+    for (std::size_t r = 0; r < trainer.domain_names().size(); ++r) {
+      std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
+    }
+    std::cout << "; vocab " << tokenizer->vocabulary().size() << std::endl;
+  }
+  for (int r = 0; r < train.rounds; ++r) {
+    const auto report = trainer.run_round();
+    if (root) std::cout << format_round(report) << std::endl;
+  }
+  const auto final_reports = trainer.evaluate(test ? Split::kTest : Split::kVal);
+  if (root) print_final(final_reports, test);
+  return 0;
+}
+
+}  // namespace
+
+int train_main(int argc, char** argv) {
+  MpiCommunicator comm(&argc, &argv);
+  try {
+    return run(comm, argc, argv);
+  } catch (const AgreedError& e) {
+    // Every rank failed alike: one message, from rank 0, and a clean exit everywhere.
+    if (comm.rank() == 0) std::cerr << "moecollab train: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    // Only this rank failed: the others may be waiting in a collective, so end the job.
+    std::cerr << "moecollab train: rank " << comm.rank() << ": error: " << e.what() << std::endl;
+    comm.abort(1);
+  }
+}
+
+}  // namespace moecollab::cli

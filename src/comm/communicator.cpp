@@ -1,0 +1,31 @@
+#include "moecollab/comm/communicator.h"
+
+namespace moecollab {
+
+std::uint64_t CommStats::bytes_sent() const {
+  std::uint64_t total = 0;
+  for (const auto& [name, op] : ops) total += op.bytes_sent;
+  return total;
+}
+
+double CommStats::seconds() const {
+  double total = 0;
+  for (const auto& [name, op] : ops) total += op.seconds;
+  return total;
+}
+
+std::vector<std::string> Communicator::allgather_strings(const std::string& local) {
+  auto bytes = torch::empty({static_cast<std::int64_t>(local.size())}, torch::kUInt8);
+  std::copy(local.begin(), local.end(), bytes.data_ptr<std::uint8_t>());
+  std::vector<std::int64_t> counts;
+  const auto all = allgather_rows(bytes, &counts);
+  std::vector<std::string> out;
+  const auto* p = reinterpret_cast<const char*>(all.data_ptr<std::uint8_t>());
+  for (auto n : counts) {
+    out.emplace_back(p, static_cast<std::size_t>(n));
+    p += n;
+  }
+  return out;
+}
+
+}  // namespace moecollab

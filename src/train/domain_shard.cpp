@@ -1,0 +1,43 @@
+#include "moecollab/train/domain_shard.h"
+
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+DomainShard::DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length,
+                         std::uint64_t sampler_seed)
+    : name(domain.name),
+      classes(static_cast<std::int64_t>(domain.labels.size())),
+      pad_id(tokenizer.vocabulary().pad_id()),
+      train(tokenize_split(tokenizer, domain.train, max_length)),
+      val(tokenize_split(tokenizer, domain.val, max_length)),
+      test(tokenize_split(tokenizer, domain.test, max_length)),
+      sampler(std::max<std::size_t>(1, domain.train.size()), sampler_seed) {
+  if (domain.train.empty() || domain.val.empty()) {
+    throw Error("domain '" + domain.name + "' has an empty train or val split");
+  }
+}
+
+const TokenizedSplit& DomainShard::split(Split which) const {
+  return which == Split::kTrain ? train : which == Split::kVal ? val : test;
+}
+
+TokenBatch DomainShard::next_train_batch(std::size_t batch_size) {
+  return gather_batch(train, sampler.next(batch_size), pad_id);
+}
+
+std::vector<std::vector<std::size_t>> DomainShard::chunks(std::size_t size, std::size_t batch) {
+  std::vector<std::vector<std::size_t>> out;
+  for (std::size_t start = 0; start < size; start += batch) {
+    out.emplace_back();
+    for (std::size_t r = start; r < std::min(size, start + batch); ++r) out.back().push_back(r);
+  }
+  return out;
+}
+
+torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch) {
+  torch::NoGradGuard no_grad;  // the encoder is frozen
+  return encoder->forward(batch.ids, batch.mask);
+}
+
+}  // namespace moecollab

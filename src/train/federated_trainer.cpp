@@ -1,0 +1,218 @@
+#include "moecollab/train/federated_trainer.h"
+
+#include <chrono>
+
+#include "moecollab/comm/agreement.h"
+#include "moecollab/comm/fusion.h"
+#include "moecollab/model/fingerprint.h"
+#include "moecollab/model/integrate.h"
+#include "moecollab/train/exchange.h"
+#include "moecollab/util/error.h"
+#include "moecollab/util/hash.h"
+
+namespace moecollab {
+namespace {
+
+// Ranks whose value differs from rank 0's, as "rank 2 (abc), rank 3 (def)".
+std::string ranks_differing(const std::vector<std::string>& values) {
+  std::string out;
+  for (std::size_t r = 1; r < values.size(); ++r) {
+    if (values[r] == values[0]) continue;
+    if (!out.empty()) out += ", ";
+    out += "rank " + std::to_string(r) + " (" + values[r] + ")";
+  }
+  return out;
+}
+
+// Per-domain metrics as numbers, so rank 0 can gather them in one call:
+// moe acc, moe F1, expert acc, expert F1, count, then E utilizations.
+torch::Tensor pack_report(const DomainReport& r) {
+  std::vector<double> v = {r.moe.accuracy, r.moe.macro_f1, r.expert.accuracy, r.expert.macro_f1,
+                           static_cast<double>(r.moe.count)};
+  v.insert(v.end(), r.utilization.begin(), r.utilization.end());
+  return torch::tensor(v, torch::kFloat64).unsqueeze(0);
+}
+
+DomainReport unpack_report(const std::string& name, const torch::Tensor& row) {
+  DomainReport r;
+  r.domain = name;
+  const auto v = row.contiguous();
+  const double* p = v.data_ptr<double>();
+  r.moe = {p[0], p[1], static_cast<std::size_t>(p[4])};
+  r.expert = {p[2], p[3], static_cast<std::size_t>(p[4])};
+  r.utilization.assign(p + 5, p + v.numel());
+  return r;
+}
+
+}  // namespace
+
+FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
+                                   std::shared_ptr<const Tokenizer> tokenizer, Communicator& comm)
+    : options_(std::move(options)), tokenizer_(std::move(tokenizer)), comm_(comm) {
+  options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
+  run_on_every_rank(comm_, [&] {
+    check_train_options(options_);
+    encoder_ = Encoder(options_.encoder);
+  });
+  encoder_->eval();
+  const auto rank = static_cast<std::size_t>(comm_.rank());
+
+  // The shared encoder and vocabulary must be identical on every rank.
+  const auto encoder_fps = comm_.allgather_strings(hex64(encoder_fingerprint()));
+  const auto vocab_fps = comm_.allgather_strings(hex64(tokenizer_->vocabulary().fingerprint()));
+  std::string mismatch;
+  if (auto bad = ranks_differing(encoder_fps); !bad.empty()) {
+    mismatch += "encoder fingerprint differs from rank 0 (" + encoder_fps[0] + ") on " + bad + ". ";
+  }
+  if (auto bad = ranks_differing(vocab_fps); !bad.empty()) {
+    mismatch += "vocabulary fingerprint differs from rank 0 (" + vocab_fps[0] + ") on " + bad + ". ";
+  }
+  if (!mismatch.empty()) {
+    throw AgreedError(mismatch + "Every rank must use the same encoder options and the same vocab.txt.");
+  }
+
+  run_on_every_rank(comm_, [&] {
+    shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank));
+  });
+  domain_names_ = comm_.allgather_strings(own.name);
+  auto classes = torch::tensor({shard_->classes}, torch::kInt64);
+  const auto all_classes = comm_.allgather_rows(classes);
+  class_counts_.assign(all_classes.data_ptr<std::int64_t>(), all_classes.data_ptr<std::int64_t>() + all_classes.numel());
+  c_max_ = *std::max_element(class_counts_.begin(), class_counts_.end());
+
+  const std::int64_t hidden = options_.encoder.hidden;
+  expert_ = make_expert(options_, hidden, shard_->classes, rank);
+  expert_optimizer_ = make_optimizer(*expert_, options_.expert_lr);
+  gate_ = make_gate(options_, hidden, comm_.size());
+  gate_optimizer_ = make_optimizer(*gate_, options_.gate_lr);
+}
+
+std::uint64_t FederatedTrainer::gate_fingerprint() const { return parameter_fingerprint(*gate_); }
+
+std::uint64_t FederatedTrainer::encoder_fingerprint() const { return parameter_fingerprint(*encoder_); }
+
+double FederatedTrainer::local_phase() {
+  return train_expert_locally(expert_, *expert_optimizer_, *shard_, encoder_, options_);
+}
+
+FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
+  Forward f;
+  f.features = features;
+  const auto all_features = exchange_features(comm_, features, f.counts);
+  {
+    torch::AutoGradMode grad_mode(train && options_.joint);
+    f.own_logits = pad_logits(expert_->forward(all_features), c_max_);
+  }
+  auto received = gather_expert_logits(comm_, f.own_logits, f.counts);
+  f.stacked = torch::stack(received, 1);
+  if (train && options_.joint) f.stacked.requires_grad_(true);
+  f.gate_logits = gate_->forward(features);
+  f.mixed = mix_expert_logits(f.stacked, torch::softmax(f.gate_logits, 1));
+  return f;
+}
+
+CollaborativeStep FederatedTrainer::collaborative_step() {
+  const auto batch = shard_->next_train_batch(options_.batch_size);
+  auto f = forward(encode_features(encoder_, batch), true);
+  std::int64_t total_rows = 0;
+  for (auto n : f.counts) total_rows += n;
+  const double share = static_cast<double>(batch.labels.size(0)) / static_cast<double>(total_rows);
+  const auto classes = torch::full_like(batch.labels, shard_->classes);
+  const MeanGate mean_gate = [&](const torch::Tensor& probs) { return global_mean_gate(comm_, probs, total_rows); };
+  const auto terms = gate_loss(f.mixed, batch.labels, classes, f.gate_logits, options_.loss, mean_gate);
+  // This rank's part of the global objective: its rows' share of the task and
+  // entropy means, plus the balance term (whose gradient reaches only this
+  // rank's gate weights, see global_mean_gate). Summed over ranks it is eq. 3.
+  const auto local_objective =
+      share * (terms.task + options_.loss.entropy * terms.entropy) + options_.loss.balance * terms.balance;
+  gate_optimizer_->zero_grad();
+  expert_optimizer_->zero_grad();
+  local_objective.backward();
+
+  std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
+  const auto gate_params = gate_->parameters();
+  allreduce_gate_grads(comm_, gate_params, extras);
+  CollaborativeStep step;
+  step.mixed = f.mixed.detach();
+  step.losses.task = extras[0];
+  step.losses.entropy = extras[1];
+  step.losses.balance = terms.balance.item<double>();
+  step.losses.total = extras[0] + options_.loss.entropy * extras[1] + options_.loss.balance * step.losses.balance;
+  step.gate_grad = flatten_gradients(gate_params);
+  gate_optimizer_->step();
+
+  if (options_.joint) {
+    std::vector<torch::Tensor> grads;
+    for (std::int64_t q = 0; q < f.stacked.size(1); ++q) grads.push_back(f.stacked.grad().select(1, q).contiguous());
+    f.own_logits.backward(return_logit_grads(comm_, grads));
+    expert_optimizer_->step();
+  }
+  return step;
+}
+
+std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
+  torch::NoGradGuard no_grad;
+  const auto& data = shard_->split(split);
+  const auto chunks = DomainShard::chunks(data.labels.size(), options_.eval_batch);
+  // Every rank takes part in as many exchanges as the rank with most chunks.
+  auto rounds = torch::tensor({static_cast<std::int64_t>(chunks.size())}, torch::kInt64);
+  comm_.allreduce_max(rounds);
+  std::vector<std::int64_t> moe_pred, expert_pred;
+  std::vector<double> util_sum(static_cast<std::size_t>(comm_.size()), 0.0);
+  const auto own = static_cast<std::int64_t>(comm_.rank());
+  for (std::int64_t i = 0; i < rounds.item<std::int64_t>(); ++i) {
+    torch::Tensor features;
+    if (i < static_cast<std::int64_t>(chunks.size())) {
+      features = encode_features(encoder_, gather_batch(data, chunks[static_cast<std::size_t>(i)], shard_->pad_id));
+    } else {
+      features = torch::zeros({0, options_.encoder.hidden});
+    }
+    const auto f = forward(features, false);
+    if (features.size(0) == 0) continue;
+    const auto moe = predictions(f.mixed, shard_->classes);
+    const auto alone = predictions(f.stacked.select(1, own), shard_->classes);
+    moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
+    expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());
+    const auto sums = gate_weight_sum(f.gate_logits);
+    for (std::size_t e = 0; e < sums.size(); ++e) util_sum[e] += sums[e];
+  }
+  const auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum);
+  const auto all = comm_.allgather_rows(pack_report(mine));
+  if (comm_.rank() != 0) return {mine};
+  std::vector<DomainReport> reports;
+  for (std::int64_t r = 0; r < all.size(0); ++r) reports.push_back(unpack_report(domain_names_[static_cast<std::size_t>(r)], all[r]));
+  return reports;
+}
+
+void FederatedTrainer::check_replicas() {
+  const auto fps = comm_.allgather_strings(hex64(gate_fingerprint()));
+  if (auto bad = ranks_differing(fps); !bad.empty()) {
+    throw AgreedError("gate replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + fps[0] + ", " + bad);
+  }
+}
+
+RoundReport FederatedTrainer::run_round() {
+  const auto start = std::chrono::steady_clock::now();
+  const double comm_before = comm_.stats().seconds();
+  const std::uint64_t bytes_before = comm_.stats().bytes_sent();
+  RoundReport report;
+  report.round = ++round_;
+  report.rounds = options_.rounds;
+  report.local_loss = local_phase();
+  for (int step = 0; step < options_.gate_steps; ++step) accumulate(report.gate, collaborative_step().losses, options_.gate_steps);
+  report.domains = evaluate(Split::kVal);
+  report.utilization = global_utilization(report.domains);
+  check_replicas();
+  // Mean local loss over experts, and bytes sent by all ranks, for rank 0's line.
+  auto totals = torch::tensor({report.local_loss / comm_.size(),
+                               static_cast<double>(comm_.stats().bytes_sent() - bytes_before)},
+                              torch::kFloat64);
+  comm_.allreduce_sum(totals);
+  report.local_loss = totals[0].item<double>();
+  report.bytes_sent = static_cast<std::uint64_t>(totals[1].item<double>());
+  report.comm_seconds = comm_.stats().seconds() - comm_before;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace moecollab

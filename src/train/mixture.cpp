@@ -1,0 +1,81 @@
+#include "moecollab/train/mixture.h"
+
+#include "moecollab/model/integrate.h"
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+void check_train_options(const TrainOptions& o) {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw Error("train options: " + what);
+  };
+  require(o.max_length >= 2, "max-length must be at least 2 ([CLS] and [SEP])");
+  require(static_cast<std::int64_t>(o.max_length) <= o.encoder.max_positions,
+          "max-length " + std::to_string(o.max_length) + " exceeds the encoder's max_positions " +
+              std::to_string(o.encoder.max_positions));
+  require(o.rounds >= 0 && o.local_steps >= 0 && o.gate_steps >= 0, "rounds and steps must not be negative");
+  require(o.batch_size >= 1 && o.eval_batch >= 1, "batch sizes must be at least 1");
+  require(o.adapter >= 1, "adapter must be at least 1");
+  require(o.expert_lr > 0 && o.gate_lr > 0, "learning rates must be positive");
+  require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
+  o.encoder.validate();
+}
+
+Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_t classes, std::size_t index) {
+  torch::manual_seed(options.seed * 1000003ULL + index + 1);
+  return Expert(ExpertConfig{hidden, options.adapter, classes});
+}
+
+Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts) {
+  torch::manual_seed(options.seed * 1000003ULL);
+  return Gate(hidden, experts);
+}
+
+std::unique_ptr<torch::optim::Adam> make_optimizer(torch::nn::Module& module, double lr) {
+  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr));
+}
+
+std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index) {
+  return options.seed + 7919ULL * (index + 1);
+}
+
+double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, DomainShard& shard,
+                            Encoder& encoder, const TrainOptions& options) {
+  double loss_sum = 0;
+  for (int step = 0; step < options.local_steps; ++step) {
+    const auto batch = shard.next_train_batch(options.batch_size);
+    const auto loss = torch::cross_entropy_loss(expert->forward(encode_features(encoder, batch)), batch.labels);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    loss_sum += loss.item<double>();
+  }
+  return options.local_steps > 0 ? loss_sum / options.local_steps : 0.0;
+}
+
+MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
+                              bool expert_grads) {
+  std::vector<torch::Tensor> logits;
+  logits.reserve(experts.size());
+  {
+    torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
+    for (auto& expert : experts) logits.push_back(expert->forward(features));
+  }
+  MixtureOutput out;
+  out.expert_logits = stack_expert_logits(logits);
+  out.gate_logits = gate->forward(features);
+  out.mixed = mix_expert_logits(out.expert_logits, torch::softmax(out.gate_logits, 1));
+  return out;
+}
+
+std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t classes) {
+  const auto arg = logits.narrow(1, 0, classes).argmax(1).contiguous();
+  return {arg.data_ptr<std::int64_t>(), arg.data_ptr<std::int64_t>() + arg.numel()};
+}
+
+std::vector<double> gate_weight_sum(const torch::Tensor& gate_logits) {
+  const auto sums = torch::softmax(gate_logits.detach(), 1).to(torch::kFloat64).sum(0).contiguous();
+  return {sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel()};
+}
+
+}  // namespace moecollab
