@@ -13,6 +13,12 @@ torch::Tensor flatten_gradients(const std::vector<torch::Tensor>& parameters) {
   return torch::cat(parts);
 }
 
+torch::Tensor flatten_parameters(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : module.parameters()) parts.push_back(p.detach().reshape(-1));
+  return torch::cat(parts);
+}
+
 void assign_gradients(const std::vector<torch::Tensor>& parameters, const torch::Tensor& flat) {
   std::int64_t offset = 0;
   for (const auto& p : parameters) {

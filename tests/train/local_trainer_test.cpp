@@ -2,71 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
-#include "moecollab/data/vocab_builder.h"
+#include "testing/fixture_domains.h"
 
 namespace moecollab {
 namespace {
 
-// A small labelled domain: each class has its own topic words, mixed with
-// words every class shares, so a text is classified by what it talks about.
-Domain topic_domain(const std::string& name, const std::vector<std::vector<std::string>>& topics, unsigned seed) {
-  const std::vector<std::string> shared = {"the", "a", "of", "and", "today", "we", "saw", "very", "some", "with"};
-  std::mt19937 rng(seed);
-  Domain d;
-  d.name = name;
-  for (std::size_t c = 0; c < topics.size(); ++c) d.labels.names.push_back(name + std::to_string(c));
-  auto make = [&](std::size_t n, std::vector<Example>& out) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t c = rng() % topics.size();
-      std::string text;
-      for (int w = 0; w < 8; ++w) {
-        const bool topical = rng() % 3 == 0;
-        const auto& pool = topical ? topics[c] : shared;
-        text += pool[rng() % pool.size()] + " ";
-      }
-      text += topics[c][rng() % topics[c].size()];
-      out.push_back({text, static_cast<std::int64_t>(c)});
-    }
-  };
-  make(240, d.train);
-  make(90, d.val);
-  make(30, d.test);
-  return d;
-}
+using testing::fixture_tokenizer;
+using testing::small_options;
 
 std::vector<Domain> fixture_domains() {
-  return {topic_domain("animals", {{"cat", "dog", "horse", "cow"}, {"eagle", "sparrow", "owl", "crow"},
-                                   {"salmon", "trout", "shark", "cod"}}, 1),
-          topic_domain("weather", {{"sunny", "warm", "bright", "dry"}, {"rain", "storm", "wet", "cloud"}}, 2)};
-}
-
-TrainOptions small_options() {
-  TrainOptions o;
-  o.encoder.hidden = 32;
-  o.encoder.layers = 1;
-  o.encoder.heads = 2;
-  o.encoder.intermediate = 64;
-  o.encoder.max_positions = 32;
-  o.adapter = 8;
-  o.max_length = 16;
-  o.rounds = 4;
-  o.local_steps = 40;
-  o.gate_steps = 20;
-  o.batch_size = 16;
-  o.expert_lr = 1e-2;
-  o.gate_lr = 1e-2;
-  o.seed = 5;
-  return o;
-}
-
-std::shared_ptr<const Tokenizer> fixture_tokenizer(const std::vector<Domain>& domains) {
-  std::vector<std::string> texts;
-  for (const auto& d : domains) {
-    for (const auto& ex : d.train) texts.push_back(ex.text);
-  }
-  return std::make_shared<WordPieceTokenizer>(build_vocabulary(texts, {500, 1, true}));
+  return {testing::topic_domain("animals", 3, 240, 1), testing::topic_domain("weather", 2, 240, 2)};
 }
 
 }  // namespace

@@ -13,6 +13,9 @@ namespace moecollab {
 // parameter without a gradient).
 torch::Tensor flatten_gradients(const std::vector<torch::Tensor>& parameters);
 
+// The module's parameter values, flattened and concatenated in order (a copy).
+torch::Tensor flatten_parameters(const torch::nn::Module& module);
+
 // Writes consecutive slices of `flat` into each parameter's .grad.
 // REQUIRES: flat.numel() == total numel of the parameters.
 void assign_gradients(const std::vector<torch::Tensor>& parameters, const torch::Tensor& flat);

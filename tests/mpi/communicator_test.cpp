@@ -1,0 +1,66 @@
+// The MPI backend's collectives, on every rank, with uneven row counts.
+#include <gtest/gtest.h>
+
+#include "mpi/world.h"
+
+namespace moecollab {
+
+using testing::world;
+
+TEST(MpiCommunicator, AllreduceSumAndMax) {
+  auto& comm = world();
+  auto t = torch::full({3}, static_cast<double>(comm.rank() + 1), torch::kFloat64);
+  comm.allreduce_sum(t);
+  const double n = comm.size();
+  EXPECT_EQ(t[0].item<double>(), n * (n + 1) / 2);
+  auto m = torch::tensor({static_cast<std::int64_t>(comm.rank())});
+  comm.allreduce_max(m);
+  EXPECT_EQ(m.item<std::int64_t>(), comm.size() - 1);
+}
+
+TEST(MpiCommunicator, AllgatherRowsWithUnequalCounts) {
+  auto& comm = world();
+  const std::int64_t rows = comm.rank();  // rank 0 sends no rows at all
+  const auto local = torch::full({rows, 2}, static_cast<float>(comm.rank()));
+  std::vector<std::int64_t> counts;
+  const auto all = comm.allgather_rows(local, &counts);
+  ASSERT_EQ(static_cast<int>(counts.size()), comm.size());
+  std::int64_t offset = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    EXPECT_EQ(counts[static_cast<std::size_t>(r)], r);
+    if (r > 0) EXPECT_TRUE(torch::all(all.narrow(0, offset, r) == static_cast<float>(r)).item<bool>());
+    offset += r;
+  }
+  EXPECT_EQ(all.size(0), offset);
+  EXPECT_EQ(comm.allgather_strings("r" + std::to_string(comm.rank()))[static_cast<std::size_t>(comm.size() - 1)],
+            "r" + std::to_string(comm.size() - 1));
+}
+
+TEST(MpiCommunicator, AlltoallRowsRoutesEachBlock) {
+  auto& comm = world();
+  std::vector<torch::Tensor> send;
+  for (int to = 0; to < comm.size(); ++to) {
+    // (to + 1) rows of value 100*from + to.
+    send.push_back(torch::full({to + 1, 3}, 100.0 * comm.rank() + to, torch::kFloat64));
+  }
+  const auto recv = comm.alltoall_rows(send);
+  ASSERT_EQ(static_cast<int>(recv.size()), comm.size());
+  for (int from = 0; from < comm.size(); ++from) {
+    const auto& block = recv[static_cast<std::size_t>(from)];
+    EXPECT_EQ(block.size(0), comm.rank() + 1);
+    EXPECT_TRUE(torch::all(block == 100.0 * from + comm.rank()).item<bool>());
+  }
+  const auto& op = comm.stats().ops.at("alltoall");
+  EXPECT_GE(op.calls, 1u);
+  EXPECT_GT(op.bytes_sent, 0u);
+}
+
+TEST(MpiCommunicator, Broadcast) {
+  auto& comm = world();
+  auto t = torch::full({4}, comm.rank() == 0 ? 7 : -1, torch::kInt64);
+  comm.broadcast(t, 0);
+  EXPECT_TRUE(torch::all(t == 7).item<bool>());
+  comm.barrier();
+}
+
+}  // namespace moecollab
