@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
+#include "moecollab/comm/backend.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/train/federated_trainer.h"
 #include "printing.h"
@@ -25,14 +26,19 @@ std::string world_size_error(const std::vector<std::string>& domains, int ranks)
   return message;
 }
 
-int run(MpiCommunicator& comm, int argc, char** argv) {
+int run(MpiCommunicator& mpi, int argc, char** argv) {
   DataOptions data;
   TrainOptions train;
   bool test = false;
+  std::string backend = "auto";
   po::options_description options("train");
   add_data_options(options, data);
   add_train_options(options, train);
-  options.add_options()("test", po::bool_switch(&test), "also report the test split after the last round");
+  options.add_options()
+      ("test", po::bool_switch(&test), "also report the test split after the last round")
+      ("backend", po::value(&backend)->default_value(backend),
+       "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
+       "(nccl where every rank has a GPU of its own, else mpi)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
@@ -41,8 +47,10 @@ int run(MpiCommunicator& comm, int argc, char** argv) {
     return 0;
   }
   // Same options on every rank, so every rank reaches the same verdict here.
-  if (static_cast<int>(data.domains.size()) != comm.size()) throw AgreedError(world_size_error(data.domains, comm.size()));
-  torch::set_num_threads(threads_for(data, comm.local_size()));
+  if (static_cast<int>(data.domains.size()) != mpi.size()) throw AgreedError(world_size_error(data.domains, mpi.size()));
+  torch::set_num_threads(threads_for(data, mpi.local_size()));
+  const auto nccl = select_backend(backend, mpi);
+  Communicator& comm = nccl ? *nccl : static_cast<Communicator&>(mpi);
 
   const auto rank = static_cast<std::size_t>(comm.rank());
   std::shared_ptr<const Tokenizer> tokenizer;

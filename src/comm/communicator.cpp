@@ -14,6 +14,16 @@ double CommStats::seconds() const {
   return total;
 }
 
+OpTimer::OpTimer(CommStats& stats, const char* name, std::uint64_t bytes_sent)
+    : op_(stats.ops[name]), start_(std::chrono::steady_clock::now()) {
+  op_.calls += 1;
+  op_.bytes_sent += bytes_sent;
+}
+
+OpTimer::~OpTimer() {
+  op_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
 std::vector<std::string> Communicator::allgather_strings(const std::string& local) {
   auto bytes = torch::empty({static_cast<std::int64_t>(local.size())}, torch::kUInt8);
   std::copy(local.begin(), local.end(), bytes.data_ptr<std::uint8_t>());

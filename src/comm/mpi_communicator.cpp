@@ -1,6 +1,5 @@
 #include "moecollab/comm/mpi_communicator.h"
 
-#include <chrono>
 #include <climits>
 
 #include "moecollab/util/error.h"
@@ -32,21 +31,6 @@ std::int64_t row_elements(const torch::Tensor& t) {
 }
 
 std::vector<std::int64_t> trailing_shape(const torch::Tensor& t) { return t.sizes().slice(1).vec(); }
-
-// Counts one operation's time and bytes into stats when it goes out of scope.
-class OpTimer {
- public:
-  OpTimer(CommStats& stats, const char* name, std::uint64_t bytes)
-      : op_(stats.ops[name]), start_(std::chrono::steady_clock::now()) {
-    op_.calls += 1;
-    op_.bytes_sent += bytes;
-  }
-  ~OpTimer() { op_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-
- private:
-  CommOpStats& op_;
-  std::chrono::steady_clock::time_point start_;
-};
 
 }  // namespace
 

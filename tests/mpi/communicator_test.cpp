@@ -64,3 +64,34 @@ TEST(MpiCommunicator, Broadcast) {
 }
 
 }  // namespace moecollab
+
+#ifdef MOECOLLAB_HAVE_NCCL
+#include "moecollab/comm/nccl_communicator.h"
+
+namespace moecollab {
+
+// Runs only where every rank has a GPU of its own (never on CI); there the NCCL
+// backend must give what the MPI backend gives.
+TEST(NcclCommunicator, MatchesMpi) {
+  auto& mpi = testing::world();
+  auto has_gpu = torch::tensor({mpi.local_rank() < NcclCommunicator::device_count() ? 1 : 0}, torch::kInt64);
+  mpi.allreduce_sum(has_gpu);
+  if (has_gpu.item<std::int64_t>() != mpi.size()) GTEST_SKIP() << "not every rank has a GPU of its own";
+  NcclCommunicator nccl(mpi, mpi.local_rank());
+  auto a = torch::randn({1000}, torch::kFloat32) + mpi.rank();
+  auto b = a.clone();
+  mpi.allreduce_sum(a);
+  nccl.allreduce_sum(b);
+  EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-5));
+  std::vector<torch::Tensor> send;
+  for (int to = 0; to < mpi.size(); ++to) send.push_back(torch::full({to + 1, 3}, 100.0 * mpi.rank() + to));
+  const auto x = mpi.alltoall_rows(send), y = nccl.alltoall_rows(send);
+  for (std::size_t r = 0; r < x.size(); ++r) EXPECT_TRUE(torch::equal(x[r], y[r]));
+  std::vector<std::int64_t> cx, cy;
+  const auto local = torch::full({mpi.rank() + 1, 2}, static_cast<float>(mpi.rank()));
+  EXPECT_TRUE(torch::equal(mpi.allgather_rows(local, &cx), nccl.allgather_rows(local, &cy)));
+  EXPECT_EQ(cx, cy);
+}
+
+}  // namespace moecollab
+#endif

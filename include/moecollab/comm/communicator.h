@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,6 +25,19 @@ struct CommStats {
   std::map<std::string, CommOpStats> ops;
   std::uint64_t bytes_sent() const;
   double seconds() const;
+};
+
+// Counts one operation's call, bytes and wall time into `stats` over its scope.
+class OpTimer {
+ public:
+  OpTimer(CommStats& stats, const char* name, std::uint64_t bytes_sent);
+  ~OpTimer();
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+
+ private:
+  CommOpStats& op_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 class Communicator {
