@@ -211,6 +211,7 @@ RoundReport FederatedTrainer::run_round() {
   report.local_loss = totals[0].item<double>();
   report.bytes_sent = static_cast<std::uint64_t>(totals[1].item<double>());
   report.comm_seconds = comm_.stats().seconds() - comm_before;
+  report.backend = comm_.backend();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -56,8 +56,9 @@ std::string format_round(const RoundReport& r) {
   line += " | util";
   for (double u : r.utilization) line += " " + fixed(u, 2);
   line += " | " + fixed(r.seconds, 1) + " s";
-  if (r.bytes_sent > 0) {
-    line += " (comm " + fixed(r.comm_seconds, 2) + " s) | sent " + fixed(static_cast<double>(r.bytes_sent) / 1e6, 2) + " MB";
+  if (!r.backend.empty()) {
+    line += " (compute " + fixed(r.seconds - r.comm_seconds, 1) + ", comm " + fixed(r.comm_seconds, 1) + ") | " +
+            r.backend + " sent " + fixed(static_cast<double>(r.bytes_sent) / 1e6, 2) + " MB";
   }
   return line;
 }

@@ -34,6 +34,7 @@ struct RoundReport {
   double seconds = 0;       // wall time of the round
   double comm_seconds = 0;  // of which in collectives (federated runs; rank 0's)
   std::uint64_t bytes_sent = 0;  // by all ranks in the round's collectives
+  std::string backend;           // "mpi" or "nccl" in federated runs, empty in one process
 };
 
 // A domain's report from its predictions, labels and per-expert sums of gate weights.
@@ -49,7 +50,7 @@ void accumulate(StepLosses& mean, const StepLosses& step, int steps);
 std::vector<double> global_utilization(const std::vector<DomainReport>& domains);
 
 // "round 3/10 | local 0.41 | task 0.52 H 0.31 KL 0.004 | moe acc quotes 0.71 ... | util ... | 2.1 s"
-// (federated runs add "(comm 0.3 s) | sent 1.2 MB").
+// (federated runs: "| 2.1 s (compute 1.8, comm 0.3) | mpi sent 1.20 MB").
 std::string format_round(const RoundReport& report);
 
 }  // namespace moecollab
