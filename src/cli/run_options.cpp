@@ -67,6 +67,12 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
       ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation");
 }
 
+void add_run_options(po::options_description& options, RunOptions& run) {
+  add_data_options(options, run.data);
+  add_train_options(options, run.train);
+  options.add_options()("test", po::bool_switch(&run.test), "also report the test split after the last round");
+}
+
 std::vector<Domain> load_domains(const DataOptions& data) {
   std::vector<Domain> domains;
   for (const auto& path : data.domains) {

@@ -24,6 +24,14 @@ struct DataOptions {
 void add_data_options(po::options_description& options, DataOptions& data);
 void add_train_options(po::options_description& options, TrainOptions& train);
 
+// Everything `train` and `train-local` share: data, training and --test.
+struct RunOptions {
+  DataOptions data;
+  TrainOptions train;
+  bool test = false;  // report the test split after the last round
+};
+void add_run_options(po::options_description& options, RunOptions& run);
+
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
 

@@ -27,15 +27,11 @@ std::string world_size_error(const std::vector<std::string>& domains, int ranks)
 }
 
 int run(MpiCommunicator& mpi, int argc, char** argv) {
-  DataOptions data;
-  TrainOptions train;
-  bool test = false;
+  RunOptions run;
   std::string backend = "auto";
   po::options_description options("train");
-  add_data_options(options, data);
-  add_train_options(options, train);
+  add_run_options(options, run);
   options.add_options()
-      ("test", po::bool_switch(&test), "also report the test split after the last round")
       ("backend", po::value(&backend)->default_value(backend),
        "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
        "(nccl where every rank has a GPU of its own, else mpi)");
@@ -47,8 +43,8 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
     return 0;
   }
   // Same options on every rank, so every rank reaches the same verdict here.
-  if (static_cast<int>(data.domains.size()) != mpi.size()) throw AgreedError(world_size_error(data.domains, mpi.size()));
-  torch::set_num_threads(threads_for(data, mpi.local_size()));
+  if (static_cast<int>(run.data.domains.size()) != mpi.size()) throw AgreedError(world_size_error(run.data.domains, mpi.size()));
+  torch::set_num_threads(threads_for(run.data, mpi.local_size()));
   const auto nccl = select_backend(backend, mpi);
   Communicator& comm = nccl ? *nccl : static_cast<Communicator&>(mpi);
 
@@ -56,10 +52,10 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
   std::shared_ptr<const Tokenizer> tokenizer;
   Domain own;
   run_on_every_rank(comm, [&] {
-    tokenizer = load_tokenizer(data);
-    own = load_domain(data.domains[rank], data.split_seed);
+    tokenizer = load_tokenizer(run.data);
+    own = load_domain(run.data.domains[rank], run.data.split_seed);
   });
-  FederatedTrainer trainer(train, own, tokenizer, comm);
+  FederatedTrainer trainer(run.train, own, tokenizer, comm);
   const bool root = comm.rank() == 0;
   if (root) {
     std::cout << "train: " << comm.size() << " ranks, backend " << comm.backend() << ", "
@@ -69,12 +65,12 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << std::endl;
   }
-  for (int r = 0; r < train.rounds; ++r) {
+  for (int r = 0; r < run.train.rounds; ++r) {
     const auto report = trainer.run_round();
     if (root) std::cout << format_round(report) << std::endl;
   }
-  const auto final_reports = trainer.evaluate(test ? Split::kTest : Split::kVal);
-  if (root) print_final(final_reports, test);
+  const auto final_reports = trainer.evaluate(run.test ? Split::kTest : Split::kVal);
+  if (root) print_final(final_reports, run.test);
   return 0;
 }
 

@@ -11,13 +11,9 @@
 namespace moecollab::cli {
 
 int train_local_main(int argc, char** argv) {
-  DataOptions data;
-  TrainOptions train;
-  bool test = false;
+  RunOptions run;
   po::options_description options("train-local");
-  add_data_options(options, data);
-  add_train_options(options, train);
-  options.add_options()("test", po::bool_switch(&test), "also report the test split after the last round");
+  add_run_options(options, run);
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab train-local --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
@@ -25,17 +21,17 @@ int train_local_main(int argc, char** argv) {
                      options, vm)) {
     return 0;
   }
-  torch::set_num_threads(threads_for(data, 1));
-  const auto tokenizer = load_tokenizer(data);
-  LocalTrainer trainer(train, load_domains(data), tokenizer);
+  torch::set_num_threads(threads_for(run.data, 1));
+  const auto tokenizer = load_tokenizer(run.data);
+  LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
   std::cout << "train-local: " << trainer.shards().size() << " domains:";
   for (const auto& s : trainer.shards()) {
     std::cout << " " << s.name << " (" << s.classes << " labels, " << s.train.labels.size() << " train)";
   }
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads"
             << std::endl;
-  for (int r = 0; r < train.rounds; ++r) std::cout << format_round(trainer.run_round()) << std::endl;
-  print_final(trainer.evaluate(test ? Split::kTest : Split::kVal), test);
+  for (int r = 0; r < run.train.rounds; ++r) std::cout << format_round(trainer.run_round()) << std::endl;
+  print_final(trainer.evaluate(run.test ? Split::kTest : Split::kVal), run.test);
   return 0;
 }
 

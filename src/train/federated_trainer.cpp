@@ -195,13 +195,7 @@ RoundReport FederatedTrainer::run_round() {
   const auto start = std::chrono::steady_clock::now();
   const double comm_before = comm_.stats().seconds();
   const std::uint64_t bytes_before = comm_.stats().bytes_sent();
-  RoundReport report;
-  report.round = ++round_;
-  report.rounds = options_.rounds;
-  report.local_loss = local_phase();
-  for (int step = 0; step < options_.gate_steps; ++step) accumulate(report.gate, collaborative_step().losses, options_.gate_steps);
-  report.domains = evaluate(Split::kVal);
-  report.utilization = global_utilization(report.domains);
+  RoundReport report = run_round_phases(*this, options_, ++round_);
   check_replicas();
   // Mean local loss over experts, and bytes sent by all ranks, for rank 0's line.
   auto totals = torch::tensor({report.local_loss / comm_.size(),

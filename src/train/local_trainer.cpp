@@ -1,7 +1,5 @@
 #include "moecollab/train/local_trainer.h"
 
-#include <chrono>
-
 #include "moecollab/comm/fusion.h"
 #include "moecollab/util/error.h"
 
@@ -81,17 +79,6 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
   return reports;
 }
 
-RoundReport LocalTrainer::run_round() {
-  const auto start = std::chrono::steady_clock::now();
-  RoundReport report;
-  report.round = ++round_;
-  report.rounds = options_.rounds;
-  report.local_loss = local_phase();
-  for (int step = 0; step < options_.gate_steps; ++step) accumulate(report.gate, collaborative_step().losses, options_.gate_steps);
-  report.domains = evaluate(Split::kVal);
-  report.utilization = global_utilization(report.domains);
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return report;
-}
+RoundReport LocalTrainer::run_round() { return run_round_phases(*this, options_, ++round_); }
 
 }  // namespace moecollab

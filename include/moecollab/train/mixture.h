@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -49,6 +50,25 @@ struct CollaborativeStep {
   StepLosses losses;
   torch::Tensor gate_grad;  // the gate's gradient, flattened (parameters in order)
 };
+
+// The phases of a round, the same for every trainer: local phase, gate steps,
+// evaluation of the validation splits. `Trainer` has local_phase(),
+// collaborative_step() and evaluate(Split).
+template <typename Trainer>
+RoundReport run_round_phases(Trainer& trainer, const TrainOptions& options, int round) {
+  const auto start = std::chrono::steady_clock::now();
+  RoundReport report;
+  report.round = round;
+  report.rounds = options.rounds;
+  report.local_loss = trainer.local_phase();
+  for (int step = 0; step < options.gate_steps; ++step) {
+    accumulate(report.gate, trainer.collaborative_step().losses, options.gate_steps);
+  }
+  report.domains = trainer.evaluate(Split::kVal);
+  report.utilization = global_utilization(report.domains);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
 
 // The argmax over the first `classes` columns of each row.
 std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t classes);
