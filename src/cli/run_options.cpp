@@ -70,7 +70,39 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
 void add_run_options(po::options_description& options, RunOptions& run) {
   add_data_options(options, run.data);
   add_train_options(options, run.train);
-  options.add_options()("test", po::bool_switch(&run.test), "also report the test split after the last round");
+  auto& a = run.artifacts;
+  options.add_options()
+      ("test", po::bool_switch(&run.test), "also report the test split after the last round")
+      ("run-dir", po::value(&a.run_dir)->default_value(a.run_dir),
+       "directory for this run's HDF5 log (log.h5) and checkpoints (checkpoints/round-NNNNNN.h5); empty: none")
+      ("checkpoint-every", po::value(&a.checkpoint_every)->default_value(a.checkpoint_every),
+       "write a checkpoint every N rounds (0: only after the last round)")
+      ("keep-checkpoints", po::value(&a.keep_checkpoints)->default_value(a.keep_checkpoints),
+       "keep the newest K checkpoints, delete older ones (0: keep all)")
+      ("resume", po::value(&a.resume)->default_value(a.resume),
+       "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds");
+}
+
+std::map<std::string, std::string> describe_options(const po::variables_map& vm) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, entry] : vm) {
+    const auto& v = entry.value();
+    std::string text;
+    if (const auto* s = boost::any_cast<std::string>(&v)) text = *s;
+    else if (const auto* l = boost::any_cast<std::vector<std::string>>(&v)) {
+      for (const auto& item : *l) text += (text.empty() ? "" : "\n") + item;
+    } else if (const auto* i = boost::any_cast<int>(&v)) text = std::to_string(*i);
+    else if (const auto* i64 = boost::any_cast<std::int64_t>(&v)) text = std::to_string(*i64);
+    else if (const auto* u64 = boost::any_cast<std::uint64_t>(&v)) text = std::to_string(*u64);
+    else if (const auto* d = boost::any_cast<double>(&v)) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", *d);
+      text = buf;
+    } else if (const auto* b = boost::any_cast<bool>(&v)) text = *b ? "true" : "false";
+    else continue;
+    out[key] = text;
+  }
+  return out;
 }
 
 std::vector<Domain> load_domains(const DataOptions& data) {

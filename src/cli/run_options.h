@@ -2,6 +2,7 @@
 // optimiser, loss weights, data), bound straight to TrainOptions fields.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,13 +25,28 @@ struct DataOptions {
 void add_data_options(po::options_description& options, DataOptions& data);
 void add_train_options(po::options_description& options, TrainOptions& train);
 
-// Everything `train` and `train-local` share: data, training and --test.
+// What a run writes: run log and checkpoints under run_dir, and where it resumes.
+struct ArtifactOptions {
+  std::string run_dir;            // empty: write nothing
+  int checkpoint_every = 0;       // rounds between checkpoints (0: only at the end)
+  std::size_t keep_checkpoints = 3;
+  std::string resume;             // a checkpoint path, "latest", or empty
+};
+
+// Everything `train` and `train-local` share: data, training, artifacts and --test.
 struct RunOptions {
   DataOptions data;
   TrainOptions train;
+  ArtifactOptions artifacts;
   bool test = false;  // report the test split after the last round
 };
 void add_run_options(po::options_description& options, RunOptions& run);
+
+// Every option's value as text, for the run log and checkpoints.
+std::map<std::string, std::string> describe_options(const po::variables_map& vm);
+
+// The git revision this binary was built from ("unknown" outside a checkout).
+std::string git_revision();
 
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);

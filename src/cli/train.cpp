@@ -10,8 +10,8 @@
 #include "moecollab/comm/backend.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/train/federated_trainer.h"
-#include "printing.h"
-#include "run_options.h"
+#include "moecollab/util/hash.h"
+#include "run_loop.h"
 
 namespace moecollab::cli {
 namespace {
@@ -65,12 +65,15 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << std::endl;
   }
-  for (int r = 0; r < run.train.rounds; ++r) {
-    const auto report = trainer.run_round();
-    if (root) std::cout << format_round(report) << std::endl;
-  }
-  const auto final_reports = trainer.evaluate(run.test ? Split::kTest : Split::kVal);
-  if (root) print_final(final_reports, run.test);
+  RunContext context;
+  context.root = root;
+  context.on_every_rank = [&comm](const std::function<void()>& step) { run_on_every_rank(comm, step); };
+  context.info = {hex64(trainer.encoder_fingerprint()), hex64(tokenizer->vocabulary().fingerprint()),
+                  describe_options(vm)};
+  context.header = {context.info.config, git_revision(), comm.size(), static_cast<std::int64_t>(run.train.seed),
+                    context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
+                    trainer.domain_labels()};
+  run_training(trainer, run, context);
   return 0;
 }
 

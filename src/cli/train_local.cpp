@@ -4,9 +4,10 @@
 #include <iostream>
 
 #include "commands.h"
+#include "moecollab/model/fingerprint.h"
 #include "moecollab/train/local_trainer.h"
-#include "printing.h"
-#include "run_options.h"
+#include "moecollab/util/hash.h"
+#include "run_loop.h"
 
 namespace moecollab::cli {
 
@@ -25,13 +26,19 @@ int train_local_main(int argc, char** argv) {
   const auto tokenizer = load_tokenizer(run.data);
   LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
   std::cout << "train-local: " << trainer.shards().size() << " domains:";
+  RunContext context;
+  context.info = {hex64(parameter_fingerprint(*trainer.encoder())), hex64(tokenizer->vocabulary().fingerprint()),
+                  describe_options(vm)};
+  context.header = {context.info.config, git_revision(), 1, static_cast<std::int64_t>(run.train.seed),
+                    context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, {}, {}};
   for (const auto& s : trainer.shards()) {
     std::cout << " " << s.name << " (" << s.classes << " labels, " << s.train.labels.size() << " train)";
+    context.header.domains.push_back(s.name);
+    context.header.labels.push_back(s.labels);
   }
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads"
             << std::endl;
-  for (int r = 0; r < run.train.rounds; ++r) std::cout << format_round(trainer.run_round()) << std::endl;
-  print_final(trainer.evaluate(run.test ? Split::kTest : Split::kVal), run.test);
+  run_training(trainer, run, context);
   return 0;
 }
 

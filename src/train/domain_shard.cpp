@@ -7,6 +7,7 @@ namespace moecollab {
 DomainShard::DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length,
                          std::uint64_t sampler_seed)
     : name(domain.name),
+      labels(domain.labels.names),
       classes(static_cast<std::int64_t>(domain.labels.size())),
       pad_id(tokenizer.vocabulary().pad_id()),
       train(tokenize_split(tokenizer, domain.train, max_length)),

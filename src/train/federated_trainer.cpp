@@ -25,11 +25,12 @@ std::string ranks_differing(const std::vector<std::string>& values) {
 }
 
 // Per-domain metrics as numbers, so rank 0 can gather them in one call:
-// moe acc, moe F1, expert acc, expert F1, count, then E utilizations.
+// moe acc, moe F1, expert acc, expert F1, count, then E utilizations, E top-1 counts.
 torch::Tensor pack_report(const DomainReport& r) {
   std::vector<double> v = {r.moe.accuracy, r.moe.macro_f1, r.expert.accuracy, r.expert.macro_f1,
                            static_cast<double>(r.moe.count)};
   v.insert(v.end(), r.utilization.begin(), r.utilization.end());
+  v.insert(v.end(), r.top1.begin(), r.top1.end());
   return torch::tensor(v, torch::kFloat64).unsqueeze(0);
 }
 
@@ -40,8 +41,23 @@ DomainReport unpack_report(const std::string& name, const torch::Tensor& row) {
   const double* p = v.data_ptr<double>();
   r.moe = {p[0], p[1], static_cast<std::size_t>(p[4])};
   r.expert = {p[2], p[3], static_cast<std::size_t>(p[4])};
-  r.utilization.assign(p + 5, p + v.numel());
+  const auto experts = (v.numel() - 5) / 2;
+  r.utilization.assign(p + 5, p + 5 + experts);
+  r.top1.assign(p + 5 + experts, p + v.numel());
   return r;
+}
+
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += item + "\n";
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  for (std::size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) out.push_back(text.substr(at, nl - at));
+  return out;
 }
 
 }  // namespace
@@ -75,6 +91,9 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
     shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank));
   });
   domain_names_ = comm_.allgather_strings(own.name);
+  for (const auto& joined : comm_.allgather_strings(join_lines(own.labels.names))) {
+    domain_labels_.push_back(split_lines(joined));
+  }
   auto classes = torch::tensor({shard_->classes}, torch::kInt64);
   const auto all_classes = comm_.allgather_rows(classes);
   class_counts_.assign(all_classes.data_ptr<std::int64_t>(), all_classes.data_ptr<std::int64_t>() + all_classes.numel());
@@ -158,7 +177,7 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   auto rounds = torch::tensor({static_cast<std::int64_t>(chunks.size())}, torch::kInt64);
   comm_.allreduce_max(rounds);
   std::vector<std::int64_t> moe_pred, expert_pred;
-  std::vector<double> util_sum(static_cast<std::size_t>(comm_.size()), 0.0);
+  std::vector<double> util_sum(static_cast<std::size_t>(comm_.size()), 0.0), top1(util_sum.size(), 0.0);
   const auto own = static_cast<std::int64_t>(comm_.rank());
   for (std::int64_t i = 0; i < rounds.item<std::int64_t>(); ++i) {
     torch::Tensor features;
@@ -173,10 +192,10 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
     const auto alone = predictions(f.stacked.select(1, own), shard_->classes);
     moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
     expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());
-    const auto sums = gate_weight_sum(f.gate_logits);
-    for (std::size_t e = 0; e < sums.size(); ++e) util_sum[e] += sums[e];
+    add_into(util_sum, gate_weight_sum(f.gate_logits));
+    add_into(top1, gate_top1_counts(f.gate_logits));
   }
-  const auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum);
+  const auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
   const auto all = comm_.allgather_rows(pack_report(mine));
   if (comm_.rank() != 0) return {mine};
   std::vector<DomainReport> reports;
@@ -191,21 +210,60 @@ void FederatedTrainer::check_replicas() {
   }
 }
 
+TrainerState FederatedTrainer::export_state() {
+  TrainerState state;
+  state.round = round_;
+  state.gate = export_module(*gate_, *gate_optimizer_);
+  const auto experts = comm_.allgather_strings(pack_tensors(export_module(*expert_, *expert_optimizer_)));
+  const auto samplers = comm_.allgather_rows(torch::tensor(
+      {static_cast<std::int64_t>(shard_->sampler.epoch()), static_cast<std::int64_t>(shard_->sampler.cursor())},
+      torch::kInt64).unsqueeze(0));
+  for (std::size_t r = 0; r < experts.size(); ++r) {
+    const auto row = samplers[static_cast<std::int64_t>(r)];
+    state.experts.push_back({domain_names_[r], domain_labels_[r], unpack_tensors(experts[r]),
+                             static_cast<std::uint64_t>(row[0].item<std::int64_t>()),
+                             static_cast<std::uint64_t>(row[1].item<std::int64_t>())});
+  }
+  return state;
+}
+
+void FederatedTrainer::import_state(const TrainerState& state) {
+  const auto rank = static_cast<std::size_t>(comm_.rank());
+  if (state.experts.size() != static_cast<std::size_t>(comm_.size())) throw Error("import_state: expert count differs");
+  round_ = static_cast<int>(state.round);
+  import_module(*gate_, *gate_optimizer_, state.gate, "gate");
+  const auto& own = state.experts[rank];
+  import_module(*expert_, *expert_optimizer_, own.tensors, "expert " + std::to_string(rank) + " (" + own.domain + ")");
+  shard_->sampler.seek(own.sampler_epoch, own.sampler_cursor);
+}
+
 RoundReport FederatedTrainer::run_round() {
   const auto start = std::chrono::steady_clock::now();
   const double comm_before = comm_.stats().seconds();
-  const std::uint64_t bytes_before = comm_.stats().bytes_sent();
+  const auto ops_before = comm_.stats().ops;
   RoundReport report = run_round_phases(*this, options_, ++round_);
   check_replicas();
-  // Mean local loss over experts, and bytes sent by all ranks, for rank 0's line.
-  auto totals = torch::tensor({report.local_loss / comm_.size(),
-                               static_cast<double>(comm_.stats().bytes_sent() - bytes_before)},
-                              torch::kFloat64);
+  // For rank 0's line, in one all-reduce: the mean local loss over experts and
+  // the bytes every rank sent in this round, by collective.
+  static const char* const kOps[] = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
+  constexpr int kCount = sizeof kOps / sizeof kOps[0];
+  auto totals = torch::zeros({1 + kCount}, torch::kFloat64);
+  totals[0] = report.local_loss / comm_.size();
+  for (int i = 0; i < kCount; ++i) {
+    const auto now = comm_.stats().ops.find(kOps[i]);
+    const auto before = ops_before.find(kOps[i]);
+    const std::uint64_t sent = (now == comm_.stats().ops.end() ? 0 : now->second.bytes_sent) -
+                               (before == ops_before.end() ? 0 : before->second.bytes_sent);
+    totals[1 + i] = static_cast<double>(sent);
+  }
   comm_.allreduce_sum(totals);
   report.local_loss = totals[0].item<double>();
-  report.bytes_sent = static_cast<std::uint64_t>(totals[1].item<double>());
-  report.comm_seconds = comm_.stats().seconds() - comm_before;
+  for (int i = 0; i < kCount; ++i) {
+    report.bytes_by_op[kOps[i]] = static_cast<std::uint64_t>(totals[1 + i].item<double>());
+    report.bytes_sent += report.bytes_by_op[kOps[i]];
+  }
   report.backend = comm_.backend();
+  report.comm_seconds = comm_.stats().seconds() - comm_before;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -63,7 +63,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     const auto& shard = shards_[d];
     const auto& data = shard.split(split);
     std::vector<std::int64_t> moe_pred, expert_pred;
-    std::vector<double> util_sum(experts_.size(), 0.0);
+    std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
       const auto out = mixture_forward(experts_, gate_, encode_features(encoder_, gather_batch(data, rows, shard.pad_id)),
                                        false);
@@ -71,12 +71,34 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);
       moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
       expert_pred.insert(expert_pred.end(), own.begin(), own.end());
-      const auto sums = gate_weight_sum(out.gate_logits);
-      for (std::size_t e = 0; e < sums.size(); ++e) util_sum[e] += sums[e];
+      add_into(util_sum, gate_weight_sum(out.gate_logits));
+      add_into(top1, gate_top1_counts(out.gate_logits));
     }
-    reports.push_back(make_domain_report(shard.name, moe_pred, expert_pred, data.labels, shard.classes, util_sum));
+    reports.push_back(make_domain_report(shard.name, moe_pred, expert_pred, data.labels, shard.classes, util_sum, top1));
   }
   return reports;
+}
+
+TrainerState LocalTrainer::export_state() {
+  TrainerState state;
+  state.round = round_;
+  state.gate = export_module(*gate_, *gate_optimizer_);
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    state.experts.push_back({shards_[i].name, shards_[i].labels, export_module(*experts_[i], *expert_optimizers_[i]),
+                             shards_[i].sampler.epoch(), shards_[i].sampler.cursor()});
+  }
+  return state;
+}
+
+void LocalTrainer::import_state(const TrainerState& state) {
+  if (state.experts.size() != shards_.size()) throw Error("import_state: expert count differs");
+  round_ = static_cast<int>(state.round);
+  import_module(*gate_, *gate_optimizer_, state.gate, "gate");
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    const auto& e = state.experts[i];
+    import_module(*experts_[i], *expert_optimizers_[i], e.tensors, "expert " + std::to_string(i) + " (" + e.domain + ")");
+    shards_[i].sampler.seek(e.sampler_epoch, e.sampler_cursor);
+  }
 }
 
 RoundReport LocalTrainer::run_round() { return run_round_phases(*this, options_, ++round_); }

@@ -73,6 +73,15 @@ std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t 
   return {arg.data_ptr<std::int64_t>(), arg.data_ptr<std::int64_t>() + arg.numel()};
 }
 
+std::vector<double> gate_top1_counts(const torch::Tensor& gate_logits) {
+  const auto counts = torch::bincount(gate_logits.detach().argmax(1), {}, gate_logits.size(1)).to(torch::kFloat64);
+  return {counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel()};
+}
+
+void add_into(std::vector<double>& sums, const std::vector<double>& values) {
+  for (std::size_t i = 0; i < values.size(); ++i) sums[i] += values[i];
+}
+
 std::vector<double> gate_weight_sum(const torch::Tensor& gate_logits) {
   const auto sums = torch::softmax(gate_logits.detach(), 1).to(torch::kFloat64).sum(0).contiguous();
   return {sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel()};

@@ -1,6 +1,7 @@
 #include "moecollab/train/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace moecollab {
@@ -17,13 +18,14 @@ std::string fixed(double value, int digits) {
 DomainReport make_domain_report(const std::string& domain, const std::vector<std::int64_t>& moe_predictions,
                                 const std::vector<std::int64_t>& expert_predictions,
                                 const std::vector<std::int64_t>& truth, std::int64_t classes,
-                                const std::vector<double>& gate_weight_sums) {
+                                const std::vector<double>& gate_weight_sums, const std::vector<double>& top1_counts) {
   DomainReport r;
   r.domain = domain;
   r.moe = classification_metrics(moe_predictions, truth, static_cast<std::size_t>(classes));
   r.expert = classification_metrics(expert_predictions, truth, static_cast<std::size_t>(classes));
   const double n = static_cast<double>(std::max<std::size_t>(1, truth.size()));
   for (double s : gate_weight_sums) r.utilization.push_back(s / n);
+  r.top1 = top1_counts;
   return r;
 }
 
@@ -43,6 +45,28 @@ std::vector<double> global_utilization(const std::vector<DomainReport>& domains)
   }
   for (auto& u : util) u /= static_cast<double>(std::max<std::size_t>(1, total));
   return util;
+}
+
+std::vector<double> specialization(const std::vector<DomainReport>& domains) {
+  const std::size_t experts = domains.empty() ? 0 : domains[0].utilization.size();
+  std::vector<double> out(experts, 0.0);
+  for (std::size_t e = 0; e < experts; ++e) {
+    double total = 0;
+    for (const auto& d : domains) total += d.utilization[e] * static_cast<double>(d.moe.count);
+    for (const auto& d : domains) {
+      const double p = total > 0 ? d.utilization[e] * static_cast<double>(d.moe.count) / total : 0.0;
+      if (p > 0) out[e] -= p * std::log(p);
+    }
+  }
+  return out;
+}
+
+double kl_to_uniform(const std::vector<double>& u) {
+  double kl = 0;
+  for (double p : u) {
+    if (p > 0) kl += p * std::log(p * static_cast<double>(u.size()));
+  }
+  return kl;
 }
 
 std::string format_round(const RoundReport& r) {

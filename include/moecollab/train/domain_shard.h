@@ -27,6 +27,7 @@ struct DomainShard {
   static std::vector<std::vector<std::size_t>> chunks(std::size_t size, std::size_t batch);
 
   std::string name;
+  std::vector<std::string> labels;  // label names, id order
   std::int64_t classes;
   std::int64_t pad_id;
   TokenizedSplit train, val, test;

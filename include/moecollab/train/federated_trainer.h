@@ -26,6 +26,7 @@
 #include "moecollab/train/mixture.h"
 #include "moecollab/train/report.h"
 #include "moecollab/train/train_options.h"
+#include "moecollab/train/trainer_state.h"
 
 namespace moecollab {
 
@@ -42,6 +43,14 @@ class FederatedTrainer {
   CollaborativeStep collaborative_step();
   // Rank 0 receives every domain's report (in rank order); others their own.
   std::vector<DomainReport> evaluate(Split split);
+
+  // Collective: every rank receives the whole state (all experts).
+  TrainerState export_state();
+  // Takes this rank's expert, the gate and this rank's sampler from the whole state.
+  void import_state(const TrainerState& state);
+  int rounds_done() const { return round_; }
+  // Label names of every domain, in rank order.
+  const std::vector<std::vector<std::string>>& domain_labels() const { return domain_labels_; }
 
   Expert& expert() { return expert_; }
   Gate& gate() { return gate_; }
@@ -73,6 +82,7 @@ class FederatedTrainer {
   Gate gate_{nullptr};
   std::unique_ptr<torch::optim::Adam> expert_optimizer_, gate_optimizer_;
   std::vector<std::string> domain_names_;
+  std::vector<std::vector<std::string>> domain_labels_;
   std::vector<std::int64_t> class_counts_;
   std::int64_t c_max_ = 0;
   int round_ = 0;

@@ -20,6 +20,7 @@
 #include "moecollab/train/mixture.h"
 #include "moecollab/train/report.h"
 #include "moecollab/train/train_options.h"
+#include "moecollab/train/trainer_state.h"
 
 namespace moecollab {
 
@@ -36,6 +37,11 @@ class LocalTrainer {
   CollaborativeStep collaborative_step();
   // Mixture and expert-alone metrics and utilization on each domain's split.
   std::vector<DomainReport> evaluate(Split split);
+
+  // Everything needed to continue exactly from here (see trainer_state.h).
+  TrainerState export_state();
+  // REQUIRES: a state of the same domains (check_compatible); continues at its round.
+  void import_state(const TrainerState& state);
 
   int rounds_done() const { return round_; }
   const std::vector<DomainShard>& shards() const { return shards_; }

@@ -56,17 +56,24 @@ struct CollaborativeStep {
 // collaborative_step() and evaluate(Split).
 template <typename Trainer>
 RoundReport run_round_phases(Trainer& trainer, const TrainOptions& options, int round) {
-  const auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto start = Clock::now();
   RoundReport report;
   report.round = round;
   report.rounds = options.rounds;
   report.local_loss = trainer.local_phase();
+  report.local_seconds = since(start);
+  const auto gate_start = Clock::now();
   for (int step = 0; step < options.gate_steps; ++step) {
     accumulate(report.gate, trainer.collaborative_step().losses, options.gate_steps);
   }
+  report.gate_seconds = since(gate_start);
+  const auto eval_start = Clock::now();
   report.domains = trainer.evaluate(Split::kVal);
   report.utilization = global_utilization(report.domains);
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.eval_seconds = since(eval_start);
+  report.seconds = since(start);
   return report;
 }
 
@@ -75,5 +82,10 @@ std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t 
 
 // Per expert, the sum over the rows of `gate_logits` of the gate weight g.
 std::vector<double> gate_weight_sum(const torch::Tensor& gate_logits);
+// Per expert, how many rows route to it first (argmax of the gate).
+std::vector<double> gate_top1_counts(const torch::Tensor& gate_logits);
+
+// Adds `values` into `sums` elementwise.
+void add_into(std::vector<double>& sums, const std::vector<double>& values);
 
 }  // namespace moecollab

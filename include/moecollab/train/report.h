@@ -2,6 +2,8 @@
 // per round. Plain data: the same report feeds the terminal and (later) logs.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ struct DomainReport {
   ClassificationMetrics moe;     // the mixture, on the domain's first c_d columns
   ClassificationMetrics expert;  // the domain's own expert alone
   std::vector<double> utilization;  // mean gate weight this domain's samples give each expert
+  std::vector<double> top1;         // how many of its samples have each expert as their top-1 gate choice
 };
 
 // The four terms of eq. 3 for one step (or their means over a phase).
@@ -31,23 +34,34 @@ struct RoundReport {
   StepLosses gate;        // means over the gate phase's steps
   std::vector<DomainReport> domains;  // on the validation splits
   std::vector<double> utilization;    // global: mean gate weight per expert over all domains
+  double local_seconds = 0;  // local phase
+  double gate_seconds = 0;   // gate phase
+  double eval_seconds = 0;   // evaluation
   double seconds = 0;       // wall time of the round
   double comm_seconds = 0;  // of which in collectives (federated runs; rank 0's)
   std::uint64_t bytes_sent = 0;  // by all ranks in the round's collectives
   std::string backend;           // "mpi" or "nccl" in federated runs, empty in one process
+  std::map<std::string, std::uint64_t> bytes_by_op;  // bytes_sent split by collective
 };
 
 // A domain's report from its predictions, labels and per-expert sums of gate weights.
 DomainReport make_domain_report(const std::string& domain, const std::vector<std::int64_t>& moe_predictions,
                                 const std::vector<std::int64_t>& expert_predictions,
                                 const std::vector<std::int64_t>& truth, std::int64_t classes,
-                                const std::vector<double>& gate_weight_sums);
+                                const std::vector<double>& gate_weight_sums, const std::vector<double>& top1_counts);
 
 // Adds one step's losses, divided by `steps`, to the round's means.
 void accumulate(StepLosses& mean, const StepLosses& step, int steps);
 
 // Mean gate weight per expert over all domains' evaluated samples.
 std::vector<double> global_utilization(const std::vector<DomainReport>& domains);
+
+// Paper eq. 6 per expert: S(e) = -Σ_d p(d|e) log p(d|e), with p(d|e) the
+// share of expert e's gate mass that comes from domain d's samples. Low = specialised.
+std::vector<double> specialization(const std::vector<DomainReport>& domains);
+
+// KL(u ‖ uniform) of a utilization vector u (sums to 1).
+double kl_to_uniform(const std::vector<double>& utilization);
 
 // "round 3/10 | local 0.41 | task 0.52 H 0.31 KL 0.004 | moe acc quotes 0.71 ... | util ... | 2.1 s"
 // (federated runs: "| 2.1 s (compute 1.8, comm 0.3) | mpi sent 1.20 MB").

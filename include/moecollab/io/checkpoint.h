@@ -1,0 +1,48 @@
+// Checkpoints: a TrainerState and what it must match, in one HDF5 file per
+// saved round (layout in docs/hdf5-layout.md). Writing is atomic (temporary
+// file in the same directory, fsync, rename), so a crash mid-write never
+// damages an earlier checkpoint. A checkpoint is data only: loading reads
+// tensors and attributes and never executes anything from the file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "moecollab/train/trainer_state.h"
+
+namespace moecollab {
+
+constexpr std::int64_t kCheckpointFormatVersion = 1;
+
+struct CheckpointInfo {
+  std::string encoder_fingerprint;     // hex, parameter_fingerprint of the encoder
+  std::string vocabulary_fingerprint;  // hex
+  std::map<std::string, std::string> config;  // every option of the run, as text
+};
+
+struct Checkpoint {
+  TrainerState state;
+  CheckpointInfo info;
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+
+// Throws Error naming the file for a missing, truncated or corrupt file, a
+// wrong format or version, or missing tensors.
+Checkpoint load_checkpoint(const std::string& path);
+
+// Refuses (Error saying what differs) a checkpoint whose encoder, vocabulary,
+// expert count, domain names or label spaces differ from the run's.
+void check_compatible(const Checkpoint& checkpoint, const std::string& path, const CheckpointInfo& run,
+                      const std::vector<std::string>& domains, const std::vector<std::vector<std::string>>& labels);
+
+// DIR/round-000004.h5 and friends.
+std::string checkpoint_path(const std::string& dir, std::int64_t round);
+// The checkpoint of the highest round in `dir`, or Error when there is none.
+std::string latest_checkpoint(const std::string& dir);
+// Deletes all but the `keep` newest checkpoints in `dir` (keep 0 keeps all).
+void prune_checkpoints(const std::string& dir, std::size_t keep);
+
+}  // namespace moecollab

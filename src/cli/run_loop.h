@@ -1,0 +1,74 @@
+// The round loop both training commands run, with what a run leaves behind:
+// resuming from a checkpoint, the HDF5 run log (rank 0) and checkpoints every
+// N rounds and at the end (gathered collectively, written by rank 0).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "moecollab/io/checkpoint.h"
+#include "moecollab/io/run_log.h"
+#include "moecollab/util/error.h"
+#include "printing.h"
+#include "run_options.h"
+
+namespace moecollab::cli {
+
+struct RunContext {
+  bool root = true;  // prints, and writes the log and checkpoints
+  // Runs a step that may fail on some ranks so that all fail together (identity in one process).
+  std::function<void(const std::function<void()>&)> on_every_rank = [](const std::function<void()>& f) { f(); };
+  CheckpointInfo info;
+  RunLogHeader header;
+};
+
+template <typename Trainer>
+void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
+  namespace fs = std::filesystem;
+  const auto& a = run.artifacts;
+  const std::string checkpoints = a.run_dir.empty() ? "" : (fs::path(a.run_dir) / "checkpoints").string();
+  if (!a.resume.empty()) {
+    context.on_every_rank([&] {
+      if (a.resume == "latest" && checkpoints.empty()) throw Error("--resume latest needs --run-dir");
+      const auto path = a.resume == "latest" ? latest_checkpoint(checkpoints) : a.resume;
+      const auto checkpoint = load_checkpoint(path);
+      check_compatible(checkpoint, path, context.info, context.header.domains, context.header.labels);
+      trainer.import_state(checkpoint.state);
+      if (context.root) std::cout << "resumed from " << path << " at round " << checkpoint.state.round << std::endl;
+    });
+  }
+  std::unique_ptr<RunLog> log;
+  if (!a.run_dir.empty()) {
+    context.on_every_rank([&] {
+      fs::create_directories(checkpoints);
+      if (!context.root) return;
+      // A resumed run starts a log of its own, so the first run's log stays whole.
+      const std::string name =
+          trainer.rounds_done() == 0 ? "log.h5" : "log-from-round-" + std::to_string(trainer.rounds_done() + 1) + ".h5";
+      log = std::make_unique<RunLog>((fs::path(a.run_dir) / name).string(), context.header);
+    });
+  }
+  for (int r = trainer.rounds_done(); r < run.train.rounds; ++r) {
+    const auto report = trainer.run_round();
+    if (context.root) {
+      std::cout << format_round(report) << std::endl;
+      if (log) log->append(report);
+    }
+    const bool last = r + 1 == run.train.rounds;
+    if (!checkpoints.empty() && (last || (a.checkpoint_every > 0 && (r + 1) % a.checkpoint_every == 0))) {
+      Checkpoint checkpoint{trainer.export_state(), context.info};  // collective
+      if (context.root) {
+        const auto path = checkpoint_path(checkpoints, checkpoint.state.round);
+        save_checkpoint(path, checkpoint);
+        prune_checkpoints(checkpoints, a.keep_checkpoints);
+      }
+    }
+  }
+  const auto final_reports = trainer.evaluate(run.test ? Split::kTest : Split::kVal);
+  if (context.root) print_final(final_reports, run.test);
+}
+
+}  // namespace moecollab::cli

@@ -1,0 +1,171 @@
+#include "moecollab/io/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "moecollab/io/hdf5.h"
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFormat = "moecollab-checkpoint";
+
+void write_tensors(const h5::Handle& group, const NamedTensors& tensors) {
+  for (const auto& [name, t] : tensors) h5::write_tensor(group, name, t);
+}
+
+// Every dataset under `group`, by its path relative to it.
+void read_tensors(const h5::Handle& group, const std::string& prefix, NamedTensors& out) {
+  for (const auto& name : h5::members(group)) {
+    if (h5::is_group(group, name)) read_tensors(h5::open_group(group, name), prefix + name + "/", out);
+    else out[prefix + name] = h5::read_tensor(group, name);
+  }
+}
+
+void fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) throw Error(path + ": cannot open to fsync");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw Error(path + ": fsync failed");
+}
+
+std::string now_iso8601() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    auto file = h5::open_file(tmp, h5::Mode::kCreate);
+    h5::write_attribute(file, "format", std::string(kFormat));
+    h5::write_attribute(file, "format_version", kCheckpointFormatVersion);
+    h5::write_attribute(file, "round", checkpoint.state.round);
+    h5::write_attribute(file, "experts", static_cast<std::int64_t>(checkpoint.state.experts.size()));
+    h5::write_attribute(file, "encoder_fingerprint", checkpoint.info.encoder_fingerprint);
+    h5::write_attribute(file, "vocabulary_fingerprint", checkpoint.info.vocabulary_fingerprint);
+    h5::write_attribute(file, "created", now_iso8601());
+    auto config = h5::create_group(file, "config");
+    for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
+    write_tensors(h5::create_group(file, "gate"), checkpoint.state.gate);
+    auto experts = h5::create_group(file, "experts");
+    for (std::size_t i = 0; i < checkpoint.state.experts.size(); ++i) {
+      const auto& e = checkpoint.state.experts[i];
+      auto group = h5::create_group(experts, std::to_string(i));
+      h5::write_attribute(group, "domain", e.domain);
+      h5::write_attribute(group, "labels", e.labels);
+      h5::write_attribute(group, "sampler_epoch", static_cast<std::int64_t>(e.sampler_epoch));
+      h5::write_attribute(group, "sampler_cursor", static_cast<std::int64_t>(e.sampler_cursor));
+      write_tensors(group, e.tensors);
+    }
+  }
+  fsync_path(tmp, O_RDONLY);
+  fs::rename(tmp, path);
+  fsync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  auto file = h5::open_file(path, h5::Mode::kRead);
+  if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != kFormat) {
+    throw Error(path + ": not a MoECollab checkpoint (no format attribute '" + std::string(kFormat) + "')");
+  }
+  const auto version = h5::read_int_attribute(file, "format_version");
+  if (version != kCheckpointFormatVersion) {
+    throw Error(path + ": checkpoint format version " + std::to_string(version) + ", this build reads version " +
+                std::to_string(kCheckpointFormatVersion));
+  }
+  Checkpoint c;
+  c.state.round = h5::read_int_attribute(file, "round");
+  c.info.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");
+  c.info.vocabulary_fingerprint = h5::read_string_attribute(file, "vocabulary_fingerprint");
+  auto config = h5::open_group(file, "config");
+  for (const auto& name : h5::attribute_names(config)) c.info.config[name] = h5::read_string_attribute(config, name);
+  read_tensors(h5::open_group(file, "gate"), "", c.state.gate);
+  const auto experts = h5::read_int_attribute(file, "experts");
+  auto group = h5::open_group(file, "experts");
+  for (std::int64_t i = 0; i < experts; ++i) {
+    auto g = h5::open_group(group, std::to_string(i));
+    ExpertState e;
+    e.domain = h5::read_string_attribute(g, "domain");
+    e.labels = h5::read_strings_attribute(g, "labels");
+    e.sampler_epoch = static_cast<std::uint64_t>(h5::read_int_attribute(g, "sampler_epoch"));
+    e.sampler_cursor = static_cast<std::uint64_t>(h5::read_int_attribute(g, "sampler_cursor"));
+    read_tensors(g, "", e.tensors);
+    c.state.experts.push_back(std::move(e));
+  }
+  return c;
+}
+
+void check_compatible(const Checkpoint& c, const std::string& path, const CheckpointInfo& run,
+                      const std::vector<std::string>& domains, const std::vector<std::vector<std::string>>& labels) {
+  auto refuse = [&](const std::string& what) { throw Error(path + ": incompatible checkpoint: " + what); };
+  if (c.info.encoder_fingerprint != run.encoder_fingerprint) {
+    refuse("encoder fingerprint " + c.info.encoder_fingerprint + " != this run's " + run.encoder_fingerprint +
+           " (different encoder options or weights)");
+  }
+  if (c.info.vocabulary_fingerprint != run.vocabulary_fingerprint) {
+    refuse("vocabulary fingerprint " + c.info.vocabulary_fingerprint + " != this run's " + run.vocabulary_fingerprint);
+  }
+  if (c.state.experts.size() != domains.size()) {
+    refuse(std::to_string(c.state.experts.size()) + " experts, this run has " + std::to_string(domains.size()) +
+           " domains");
+  }
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    const auto& e = c.state.experts[i];
+    if (e.domain != domains[i]) refuse("expert " + std::to_string(i) + " is domain '" + e.domain + "', this run has '" + domains[i] + "'");
+    if (e.labels != labels[i]) {
+      refuse("expert " + std::to_string(i) + " ('" + e.domain + "') has " + std::to_string(e.labels.size()) +
+             " labels that differ from this run's " + std::to_string(labels[i].size()));
+    }
+  }
+}
+
+std::string checkpoint_path(const std::string& dir, std::int64_t round) {
+  char name[32];
+  std::snprintf(name, sizeof name, "round-%06lld.h5", static_cast<long long>(round));
+  return (fs::path(dir) / name).string();
+}
+
+namespace {
+
+std::vector<std::string> checkpoints_in(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("round-", 0) == 0 && entry.path().extension() == ".h5") out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());  // zero-padded round numbers sort by round
+  return out;
+}
+
+}  // namespace
+
+std::string latest_checkpoint(const std::string& dir) {
+  const auto all = checkpoints_in(dir);
+  if (all.empty()) throw Error(dir + ": no checkpoint (round-*.h5) to resume from");
+  return all.back();
+}
+
+void prune_checkpoints(const std::string& dir, std::size_t keep) {
+  if (keep == 0) return;
+  const auto all = checkpoints_in(dir);
+  for (std::size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i]);
+}
+
+}  // namespace moecollab

@@ -1,0 +1,115 @@
+#include "moecollab/io/run_log.h"
+
+#include <torch/torch.h>
+
+#include <ctime>
+
+#include "moecollab/io/hdf5.h"
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+const std::vector<std::string> kLossColumns = {"local", "task", "entropy", "balance", "total"};
+const std::vector<std::string> kSecondsColumns = {"total", "local_phase", "gate_phase", "evaluation", "communication",
+                                                  "compute"};
+const std::vector<std::string> kByteColumns = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
+
+struct RunLog::Datasets {
+  h5::Handle file;
+  std::size_t domains = 0, experts = 0;
+  h5::Appendable round, losses, kl_utilization, utilization, top1, specialization, moe_accuracy, moe_f1,
+      expert_accuracy, expert_f1, seconds, bytes;
+};
+
+namespace {
+
+std::string utc_now() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::make_unique<Datasets>()) {
+  auto& d = *d_;
+  d.file = h5::open_file(path, h5::Mode::kCreate);
+  d.domains = header.domains.size();
+  d.experts = header.domains.size();
+  h5::write_attribute(d.file, "format", std::string("moecollab-run-log"));
+  h5::write_attribute(d.file, "format_version", kRunLogFormatVersion);
+  h5::write_attribute(d.file, "created", utc_now());
+  h5::write_attribute(d.file, "git_revision", header.git_revision);
+  h5::write_attribute(d.file, "world_size", header.world_size);
+  h5::write_attribute(d.file, "seed", header.seed);
+  h5::write_attribute(d.file, "encoder_fingerprint", header.encoder_fingerprint);
+  h5::write_attribute(d.file, "vocabulary_fingerprint", header.vocabulary_fingerprint);
+  h5::write_attribute(d.file, "domains", header.domains);
+  auto config = h5::create_group(d.file, "config");
+  for (const auto& [key, value] : header.config) h5::write_attribute(config, key, value);
+  auto labels = h5::create_group(d.file, "labels");
+  for (std::size_t i = 0; i < header.labels.size(); ++i) h5::write_attribute(labels, header.domains[i], header.labels[i]);
+
+  auto rounds = h5::create_group(d.file, "rounds");
+  const hsize_t D = d.domains, E = d.experts;
+  auto make = [&](const char* name, std::vector<hsize_t> shape, torch::ScalarType dtype, const char* unit,
+                  const std::vector<std::string>* columns = nullptr) {
+    auto a = h5::Appendable::create(rounds, name, shape, dtype);
+    h5::write_attribute(a.handle(), "unit", std::string(unit));
+    if (columns) h5::write_attribute(a.handle(), "columns", *columns);
+    return a;
+  };
+  d.round = make("round", {}, torch::kInt64, "round number, 1-based");
+  d.losses = make("losses", {5}, torch::kFloat64, "nats", &kLossColumns);
+  d.kl_utilization = make("kl_utilization", {}, torch::kFloat64, "nats");
+  d.utilization = make("utilization", {D, E}, torch::kFloat64, "gate weight");
+  d.top1 = make("top1_counts", {D, E}, torch::kInt64, "samples");
+  d.specialization = make("specialization", {E}, torch::kFloat64, "nats");
+  d.moe_accuracy = make("moe_accuracy", {D}, torch::kFloat64, "fraction");
+  d.moe_f1 = make("moe_macro_f1", {D}, torch::kFloat64, "fraction");
+  d.expert_accuracy = make("expert_accuracy", {D}, torch::kFloat64, "fraction");
+  d.expert_f1 = make("expert_macro_f1", {D}, torch::kFloat64, "fraction");
+  d.seconds = make("seconds", {6}, torch::kFloat64, "seconds", &kSecondsColumns);
+  d.bytes = make("bytes_sent", {5}, torch::kInt64, "bytes", &kByteColumns);
+  h5::start_swmr(d.file);
+}
+
+RunLog::~RunLog() = default;
+
+void RunLog::append(const RoundReport& r) {
+  auto& d = *d_;
+  if (r.domains.size() != d.domains) throw Error("run log: a round report must hold every domain");
+  auto per_domain = [&](auto field) {
+    std::vector<double> v;
+    for (const auto& dom : r.domains) v.push_back(field(dom));
+    return torch::tensor(v, torch::kFloat64);
+  };
+  std::vector<double> util, top1;
+  for (const auto& dom : r.domains) {
+    util.insert(util.end(), dom.utilization.begin(), dom.utilization.end());
+    top1.insert(top1.end(), dom.top1.begin(), dom.top1.end());
+  }
+  d.round.append(torch::tensor(static_cast<std::int64_t>(r.round)));
+  d.losses.append(torch::tensor({r.local_loss, r.gate.task, r.gate.entropy, r.gate.balance, r.gate.total}, torch::kFloat64));
+  d.kl_utilization.append(torch::tensor(kl_to_uniform(r.utilization), torch::kFloat64));
+  d.utilization.append(torch::tensor(util, torch::kFloat64));
+  d.top1.append(torch::tensor(top1, torch::kFloat64).to(torch::kInt64));
+  d.specialization.append(torch::tensor(specialization(r.domains), torch::kFloat64));
+  d.moe_accuracy.append(per_domain([](const DomainReport& x) { return x.moe.accuracy; }));
+  d.moe_f1.append(per_domain([](const DomainReport& x) { return x.moe.macro_f1; }));
+  d.expert_accuracy.append(per_domain([](const DomainReport& x) { return x.expert.accuracy; }));
+  d.expert_f1.append(per_domain([](const DomainReport& x) { return x.expert.macro_f1; }));
+  d.seconds.append(torch::tensor({r.seconds, r.local_seconds, r.gate_seconds, r.eval_seconds, r.comm_seconds,
+                                  r.seconds - r.comm_seconds},
+                                 torch::kFloat64));
+  std::vector<std::int64_t> bytes;
+  for (const auto& op : kByteColumns) {
+    auto it = r.bytes_by_op.find(op);
+    bytes.push_back(it == r.bytes_by_op.end() ? 0 : static_cast<std::int64_t>(it->second));
+  }
+  d.bytes.append(torch::tensor(bytes, torch::kInt64));
+  h5::flush(d.file);
+}
+
+}  // namespace moecollab
