@@ -7,5 +7,6 @@ namespace moecollab::cli {
 int build_vocab_main(int argc, char** argv);
 int train_local_main(int argc, char** argv);
 int train_main(int argc, char** argv);
+int report_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

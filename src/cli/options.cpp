@@ -8,7 +8,8 @@
 namespace moecollab::cli {
 
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
-                   po::variables_map& vm, bool ignore_unknown_config_keys) {
+                   po::variables_map& vm, bool ignore_unknown_config_keys,
+                   const po::positional_options_description* positional) {
   po::options_description common("General");
   common.add_options()
       ("help,h", "print this help and exit")
@@ -18,7 +19,9 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
   po::options_description all;
   all.add(common).add(options);
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    auto parser = po::command_line_parser(argc, argv).options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
     if (vm.count("help")) {
       std::cout << usage << "\n\n" << all << "\n";
       return false;

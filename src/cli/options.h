@@ -16,6 +16,7 @@ namespace po = boost::program_options;
 // `ignore_unknown_config_keys` lets a tool read a run's config file that also
 // holds other subcommands' keys; training commands keep it false so a typo fails.
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
-                   po::variables_map& vm, bool ignore_unknown_config_keys = false);
+                   po::variables_map& vm, bool ignore_unknown_config_keys = false,
+                   const po::positional_options_description* positional = nullptr);
 
 }  // namespace moecollab::cli
