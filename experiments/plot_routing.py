@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Figures from a MoECollab run log (RUN_DIR/log.h5), as the paper's Figure 2.
+
+  experiments/plot_routing.py runs/demo/log.h5 --out runs/demo/figures
+
+writes
+  utilization_over_rounds.png  (a) per domain, the mean gate weight its samples give each expert, over rounds
+  performance_over_rounds.png  (b) per domain, MoE accuracy and macro-F1 over rounds (expert alone dashed)
+  utilization_final.png        heat map of the last round's utilization matrix (domain x expert)
+  specialization.png           specialization S(e) (paper eq. 6) per expert, last round and over rounds
+
+Reads the file with h5py in SWMR mode, so it also works on a run still going.
+Runs on Debian's /usr/bin/python3, where the python3-h5py package installs h5py.
+Needs python3-h5py and python3-matplotlib (installed by scripts/setup).
+"""
+import argparse
+import math
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def read_log(path):
+    with h5py.File(path, "r", swmr=True) as f:
+        if f.attrs.get("format") != "moecollab-run-log":
+            sys.exit(f"{path}: not a MoECollab run log")
+        rounds = f["rounds"]
+        names = ["round", "utilization", "specialization", "moe_accuracy", "moe_macro_f1",
+                 "expert_accuracy", "expert_macro_f1"]
+        data = {name: rounds[name][()] for name in names}
+        n = min(len(v) for v in data.values())  # a round being appended may be partial
+        data = {k: v[:n] for k, v in data.items()}
+        data["domains"] = [str(d) for d in f.attrs["domains"]]
+    if n == 0:
+        sys.exit(f"{path}: no round logged yet")
+    return data
+
+
+def integer_rounds(ax):
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+
+def grid(count):
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)
+
+
+def plot_utilization(d, out):
+    fig, axes = grid(len(d["domains"]))
+    for i, (ax, name) in enumerate(zip(axes, d["domains"])):
+        for e, expert in enumerate(d["domains"]):
+            ax.plot(d["round"], d["utilization"][:, i, e], marker="o", ms=3,
+                    lw=2.5 if e == i else 1.2, label=f"expert {e} ({expert})")
+        ax.set_title(f"{name} samples")
+        integer_rounds(ax)
+        ax.set_xlabel("round")
+        ax.set_ylabel("mean gate weight")
+        ax.set_ylim(0, 1)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("(a) Expert utilization over training (own expert drawn thick)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "utilization_over_rounds.png"), dpi=120)
+    plt.close(fig)
+
+
+def plot_performance(d, out):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for i, name in enumerate(d["domains"]):
+        color = f"C{i}"
+        axes[0].plot(d["round"], d["moe_accuracy"][:, i], color=color, marker="o", ms=3, label=name)
+        axes[0].plot(d["round"], d["expert_accuracy"][:, i], color=color, ls="--")
+        axes[1].plot(d["round"], d["moe_macro_f1"][:, i], color=color, marker="o", ms=3, label=name)
+        axes[1].plot(d["round"], d["expert_macro_f1"][:, i], color=color, ls="--")
+    for ax, metric in zip(axes, ["accuracy", "macro-F1"]):
+        integer_rounds(ax)
+        ax.set_xlabel("round")
+        ax.set_ylabel(f"validation {metric}")
+        ax.set_ylim(0, 1)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("(b) Performance over training: MoECollab (solid) and expert alone (dashed)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "performance_over_rounds.png"), dpi=120)
+    plt.close(fig)
+
+
+def plot_final_utilization(d, out):
+    u = d["utilization"][-1]
+    fig, ax = plt.subplots(figsize=(1.3 * len(d["domains"]) + 2.5, 1.0 * len(d["domains"]) + 1.5))
+    im = ax.imshow(u, vmin=0, vmax=1, cmap="viridis")
+    ax.set_xticks(range(u.shape[1]), [f"e{e}" for e in range(u.shape[1])])
+    ax.set_yticks(range(u.shape[0]), d["domains"])
+    for i in range(u.shape[0]):
+        for e in range(u.shape[1]):
+            ax.text(e, i, f"{u[i, e]:.2f}", ha="center", va="center", color="w" if u[i, e] < 0.6 else "k")
+    ax.set_xlabel("expert")
+    ax.set_ylabel("domain of the samples")
+    ax.set_title(f"Utilization, round {int(d['round'][-1])}")
+    fig.colorbar(im, ax=ax, label="mean gate weight")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "utilization_final.png"), dpi=120)
+    plt.close(fig)
+
+
+def plot_specialization(d, out):
+    s = d["specialization"]
+    experts = np.arange(s.shape[1])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    axes[0].bar(experts, s[-1], color=[f"C{e}" for e in experts])
+    axes[0].set_xticks(experts, [f"e{e}\n{n}" for e, n in zip(experts, d["domains"])])
+    axes[0].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E (no specialization)")
+    axes[0].set_ylabel("S(e), nats")
+    axes[0].set_title(f"Specialization, round {int(d['round'][-1])} (lower = more specialised)")
+    axes[0].legend(fontsize=8)
+    for e in experts:
+        axes[1].plot(d["round"], s[:, e], marker="o", ms=3, label=f"e{e}")
+    integer_rounds(axes[1])
+    axes[1].set_xlabel("round")
+    axes[1].set_ylabel("S(e), nats")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "specialization.png"), dpi=120)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("log", help="run log, e.g. runs/demo/log.h5")
+    parser.add_argument("--out", help="output directory (default: LOG's directory/figures)")
+    args = parser.parse_args()
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.log)), "figures")
+    os.makedirs(out, exist_ok=True)
+    d = read_log(args.log)
+    plot_utilization(d, out)
+    plot_performance(d, out)
+    plot_final_utilization(d, out)
+    plot_specialization(d, out)
+    print(f"plot_routing: {len(d['round'])} rounds, {len(d['domains'])} domains -> {out}/"
+          "{utilization_over_rounds,performance_over_rounds,utilization_final,specialization}.png")
+
+
+if __name__ == "__main__":
+    main()
