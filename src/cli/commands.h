@@ -8,5 +8,6 @@ int build_vocab_main(int argc, char** argv);
 int train_local_main(int argc, char** argv);
 int train_main(int argc, char** argv);
 int report_main(int argc, char** argv);
+int predict_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

@@ -24,9 +24,10 @@ void check_field(const std::string& path, std::size_t line, const char* field, c
   }
 }
 
-LabelledText make_record(const std::string& path, std::size_t line, std::string text, std::string label) {
+LabelledText make_record(const std::string& path, std::size_t line, std::string text, std::string label,
+                         bool require_label) {
   check_field(path, line, "text", text);
-  check_field(path, line, "label", label);
+  if (require_label || !label.empty()) check_field(path, line, "label", label);
   return {std::move(text), std::move(label), line};
 }
 
@@ -39,7 +40,7 @@ std::string json_string_field(const nlohmann::json& obj, const char* field, cons
   throw file_error(path, line, std::string("field '") + field + "' must be a string");
 }
 
-std::vector<LabelledText> read_jsonl(std::istream& in, const std::string& path) {
+std::vector<LabelledText> read_jsonl(std::istream& in, const std::string& path, bool require_label) {
   std::vector<LabelledText> out;
   std::string line;
   std::size_t number = 0;
@@ -57,8 +58,10 @@ std::vector<LabelledText> read_jsonl(std::istream& in, const std::string& path) 
       throw file_error(path, number, std::string("malformed JSON: ") + e.what());
     }
     if (!obj.is_object()) throw file_error(path, number, "expected a JSON object");
+    const bool has_label = obj.contains("label");
     out.push_back(make_record(path, number, json_string_field(obj, "text", path, number),
-                              json_string_field(obj, "label", path, number)));
+                              has_label || require_label ? json_string_field(obj, "label", path, number) : "",
+                              require_label));
   }
   return out;
 }
@@ -100,7 +103,7 @@ bool read_delimited_record(std::istream& in, char delim, std::vector<std::string
   return true;
 }
 
-std::vector<LabelledText> read_delimited(std::istream& in, const std::string& path, char delim) {
+std::vector<LabelledText> read_delimited(std::istream& in, const std::string& path, char delim, bool require_label) {
   std::vector<std::string> fields;
   std::size_t line = 0;
   if (!read_delimited_record(in, delim, fields, line, path)) throw file_error(path, 0, "file is empty");
@@ -110,7 +113,7 @@ std::vector<LabelledText> read_delimited(std::istream& in, const std::string& pa
     if (fields[i] == "label") label_col = static_cast<int>(i);
   }
   if (text_col < 0) throw file_error(path, 1, "header has no 'text' column");
-  if (label_col < 0) throw file_error(path, 1, "header has no 'label' column");
+  if (label_col < 0 && require_label) throw file_error(path, 1, "header has no 'label' column");
   const std::size_t width = fields.size();
   std::vector<LabelledText> out;
   while (read_delimited_record(in, delim, fields, line, path)) {
@@ -119,20 +122,20 @@ std::vector<LabelledText> read_delimited(std::istream& in, const std::string& pa
       throw file_error(path, line, "expected " + std::to_string(width) + " columns, found " +
                                        std::to_string(fields.size()));
     }
-    out.push_back(make_record(path, line, fields[text_col], fields[label_col]));
+    out.push_back(make_record(path, line, fields[text_col], label_col < 0 ? "" : fields[label_col], require_label));
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<LabelledText> read_labelled_text(const std::string& path) {
+std::vector<LabelledText> read_labelled_text(const std::string& path, bool require_label) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, 0, "cannot open file");
   std::vector<LabelledText> out;
-  if (ends_with(path, ".jsonl") || ends_with(path, ".json")) out = read_jsonl(in, path);
-  else if (ends_with(path, ".csv")) out = read_delimited(in, path, ',');
-  else if (ends_with(path, ".tsv")) out = read_delimited(in, path, '\t');
+  if (ends_with(path, ".jsonl") || ends_with(path, ".json")) out = read_jsonl(in, path, require_label);
+  else if (ends_with(path, ".csv")) out = read_delimited(in, path, ',', require_label);
+  else if (ends_with(path, ".tsv")) out = read_delimited(in, path, '\t', require_label);
   else throw file_error(path, 0, "unknown format (expected .jsonl, .csv or .tsv)");
   if (out.empty()) throw file_error(path, 0, "file holds no examples");
   return out;

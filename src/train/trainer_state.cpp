@@ -52,13 +52,19 @@ NamedTensors export_module(const torch::nn::Module& module, torch::optim::Adam& 
   return out;
 }
 
+void load_parameters(torch::nn::Module& module, const NamedTensors& tensors, const std::string& what) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.named_parameters()) {
+    p.value().copy_(require(tensors, "parameters/" + p.key(), what, p.value().sizes()));
+  }
+}
+
 void import_module(torch::nn::Module& module, torch::optim::Adam& optimizer, const NamedTensors& tensors,
                    const std::string& what) {
-  torch::NoGradGuard no_grad;
+  load_parameters(module, tensors, what);
   auto& state = optimizer.state();
   for (auto& p : module.named_parameters()) {
     const auto& name = p.key();
-    p.value().copy_(require(tensors, "parameters/" + name, what, p.value().sizes()));
     state.erase(state_key(p.value()));
     if (tensors.count("adam/step/" + name) == 0) continue;
     auto adam = std::make_unique<torch::optim::AdamParamState>();

@@ -34,6 +34,10 @@ struct TrainerState {
 // Parameters and the optimizer's Adam state of `module` (copies).
 NamedTensors export_module(const torch::nn::Module& module, torch::optim::Adam& optimizer);
 
+// Copies "parameters/<name>" into the module's parameters (no optimizer).
+// Throws Error naming `what` and the tensor when one is missing or misshapen.
+void load_parameters(torch::nn::Module& module, const NamedTensors& tensors, const std::string& what);
+
 // Restores what export_module wrote. Throws Error naming `what` and the tensor
 // when a name is missing or a shape differs.
 void import_module(torch::nn::Module& module, torch::optim::Adam& optimizer, const NamedTensors& tensors,
