@@ -64,7 +64,10 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        "weight of KL(mean g || uniform); > 0 balances expert utilization")
       ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
-      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation");
+      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")
+      ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
+       "per round, log the routing (true label, gate weights, prediction) of the first N validation texts of "
+       "each domain to the run log's /routing datasets (0: none)");
 }
 
 void add_run_options(po::options_description& options, RunOptions& run) {

@@ -73,6 +73,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
   context.header = {context.info.config, git_revision(), comm.size(), static_cast<std::int64_t>(run.train.seed),
                     context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
                     trainer.domain_labels()};
+  context.header.routing_samples = run.train.log_routing;
   run_training(trainer, run, context);
   return 0;
 }

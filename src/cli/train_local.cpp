@@ -38,6 +38,7 @@ int train_local_main(int argc, char** argv) {
   }
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads"
             << std::endl;
+  context.header.routing_samples = run.train.log_routing;
   run_training(trainer, run, context);
   return 0;
 }

@@ -19,6 +19,8 @@ struct RunLog::Datasets {
   std::size_t domains = 0, experts = 0;
   h5::Appendable round, losses, kl_utilization, utilization, top1, specialization, moe_accuracy, moe_f1,
       expert_accuracy, expert_f1, seconds, bytes;
+  bool routing = false;
+  h5::Appendable routing_round, routing_domain, routing_label, routing_predicted, routing_gate;
 };
 
 namespace {
@@ -72,6 +74,21 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   d.expert_f1 = make("expert_macro_f1", {D}, torch::kFloat64, "fraction");
   d.seconds = make("seconds", {6}, torch::kFloat64, "seconds", &kSecondsColumns);
   d.bytes = make("bytes_sent", {5}, torch::kInt64, "bytes", &kByteColumns);
+  if (header.routing_samples > 0) {
+    auto routing = h5::create_group(d.file, "routing");
+    h5::write_attribute(routing, "samples_per_domain", static_cast<std::int64_t>(header.routing_samples));
+    auto column = [&](const char* name, std::vector<hsize_t> shape, torch::ScalarType dtype, const char* meaning) {
+      auto a = h5::Appendable::create(routing, name, shape, dtype, 256);
+      h5::write_attribute(a.handle(), "meaning", std::string(meaning));
+      return a;
+    };
+    d.routing = true;
+    d.routing_round = column("round", {}, torch::kInt64, "round of the record");
+    d.routing_domain = column("domain", {}, torch::kInt64, "domain index of the sample");
+    d.routing_label = column("label", {}, torch::kInt64, "true label id in its domain's label space");
+    d.routing_predicted = column("predicted", {}, torch::kInt64, "the mixture's predicted label id");
+    d.routing_gate = column("gate", {E}, torch::kFloat64, "gate weights over the experts");
+  }
   h5::start_swmr(d.file);
 }
 
@@ -109,6 +126,24 @@ void RunLog::append(const RoundReport& r) {
     bytes.push_back(it == r.bytes_by_op.end() ? 0 : static_cast<std::int64_t>(it->second));
   }
   d.bytes.append(torch::tensor(bytes, torch::kInt64));
+  if (d.routing) {
+    std::vector<std::int64_t> domain, label, predicted;
+    std::vector<double> gate;
+    for (std::size_t i = 0; i < r.domains.size(); ++i) {
+      for (const auto& s : r.domains[i].routing) {
+        domain.push_back(static_cast<std::int64_t>(i));
+        label.push_back(s.label);
+        predicted.push_back(s.predicted);
+        gate.insert(gate.end(), s.gate.begin(), s.gate.end());
+      }
+    }
+    const auto n = static_cast<std::int64_t>(domain.size());
+    d.routing_round.append_rows(torch::full({n}, static_cast<std::int64_t>(r.round), torch::kInt64));
+    d.routing_domain.append_rows(torch::tensor(domain, torch::kInt64));
+    d.routing_label.append_rows(torch::tensor(label, torch::kInt64));
+    d.routing_predicted.append_rows(torch::tensor(predicted, torch::kInt64));
+    d.routing_gate.append_rows(torch::tensor(gate, torch::kFloat64).view({n, static_cast<std::int64_t>(d.experts)}));
+  }
   h5::flush(d.file);
 }
 

@@ -178,6 +178,7 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   comm_.allreduce_max(rounds);
   std::vector<std::int64_t> moe_pred, expert_pred;
   std::vector<double> util_sum(static_cast<std::size_t>(comm_.size()), 0.0), top1(util_sum.size(), 0.0);
+  std::vector<RoutingSample> routing;
   const auto own = static_cast<std::int64_t>(comm_.rank());
   for (std::int64_t i = 0; i < rounds.item<std::int64_t>(); ++i) {
     torch::Tensor features;
@@ -189,6 +190,8 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
     const auto f = forward(features, false);
     if (features.size(0) == 0) continue;
     const auto moe = predictions(f.mixed, shard_->classes);
+    record_routing(routing, f.gate_logits, moe, data.labels, chunks[static_cast<std::size_t>(i)].front(),
+                   options_.log_routing);
     const auto alone = predictions(f.stacked.select(1, own), shard_->classes);
     moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
     expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());
@@ -197,9 +200,28 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   }
   const auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
   const auto all = comm_.allgather_rows(pack_report(mine));
+  // Routing records as rows (owner rank, label, predicted, gate...), gathered only when asked for.
+  torch::Tensor records;
+  if (options_.log_routing > 0) {
+    auto rows = torch::zeros({static_cast<std::int64_t>(routing.size()), 3 + comm_.size()}, torch::kFloat64);
+    for (std::size_t i = 0; i < routing.size(); ++i) {
+      const auto row = static_cast<std::int64_t>(i);
+      rows[row][0] = static_cast<double>(comm_.rank());
+      rows[row][1] = static_cast<double>(routing[i].label);
+      rows[row][2] = static_cast<double>(routing[i].predicted);
+      rows[row].narrow(0, 3, comm_.size()).copy_(torch::tensor(routing[i].gate, torch::kFloat64));
+    }
+    records = comm_.allgather_rows(rows);
+  }
   if (comm_.rank() != 0) return {mine};
   std::vector<DomainReport> reports;
   for (std::int64_t r = 0; r < all.size(0); ++r) reports.push_back(unpack_report(domain_names_[static_cast<std::size_t>(r)], all[r]));
+  for (std::int64_t i = 0; records.defined() && i < records.size(0); ++i) {
+    const auto row = records[i].contiguous();
+    const double* p = row.data_ptr<double>();
+    reports[static_cast<std::size_t>(p[0])].routing.push_back(
+        {static_cast<std::int64_t>(p[1]), static_cast<std::int64_t>(p[2]), std::vector<double>(p + 3, p + row.numel())});
+  }
   return reports;
 }
 

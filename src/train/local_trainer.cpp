@@ -64,10 +64,12 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     const auto& data = shard.split(split);
     std::vector<std::int64_t> moe_pred, expert_pred;
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
+    std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
       const auto out = mixture_forward(experts_, gate_, encode_features(encoder_, gather_batch(data, rows, shard.pad_id)),
                                        false);
       const auto moe = predictions(out.mixed, shard.classes);
+      record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);
       moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
       expert_pred.insert(expert_pred.end(), own.begin(), own.end());
@@ -75,6 +77,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
       add_into(top1, gate_top1_counts(out.gate_logits));
     }
     reports.push_back(make_domain_report(shard.name, moe_pred, expert_pred, data.labels, shard.classes, util_sum, top1));
+    reports.back().routing = std::move(routing);
   }
   return reports;
 }

@@ -78,6 +78,17 @@ std::vector<double> gate_top1_counts(const torch::Tensor& gate_logits) {
   return {counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel()};
 }
 
+void record_routing(std::vector<RoutingSample>& out, const torch::Tensor& gate_logits,
+                    const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& labels,
+                    std::size_t first, std::size_t limit) {
+  if (first >= limit) return;
+  const auto gate = torch::softmax(gate_logits.detach(), 1).to(torch::kFloat64).contiguous();
+  for (std::size_t i = 0; i < predicted.size() && first + i < limit; ++i) {
+    const double* g = gate.data_ptr<double>() + i * static_cast<std::size_t>(gate.size(1));
+    out.push_back({labels[first + i], predicted[i], std::vector<double>(g, g + gate.size(1))});
+  }
+}
+
 void add_into(std::vector<double>& sums, const std::vector<double>& values) {
   for (std::size_t i = 0; i < values.size(); ++i) sums[i] += values[i];
 }

@@ -27,6 +27,7 @@ struct RunLogHeader {
   std::string vocabulary_fingerprint;
   std::vector<std::string> domains;                 // domain i = expert i
   std::vector<std::vector<std::string>> labels;     // per domain
+  std::size_t routing_samples = 0;                  // --log-routing: make the /routing datasets
 };
 
 // Names of the columns of /rounds/losses, /rounds/seconds and /rounds/bytes_sent.

@@ -11,12 +11,20 @@
 
 namespace moecollab {
 
+// One validation sample's routing, for the run log's /routing datasets.
+struct RoutingSample {
+  std::int64_t label = 0;      // true label id (in its domain's label space)
+  std::int64_t predicted = 0;  // the mixture's prediction
+  std::vector<double> gate;    // gate weights over the experts
+};
+
 struct DomainReport {
   std::string domain;
   ClassificationMetrics moe;     // the mixture, on the domain's first c_d columns
   ClassificationMetrics expert;  // the domain's own expert alone
   std::vector<double> utilization;  // mean gate weight this domain's samples give each expert
   std::vector<double> top1;         // how many of its samples have each expert as their top-1 gate choice
+  std::vector<RoutingSample> routing;  // its first --log-routing validation samples
 };
 
 // The four terms of eq. 3 for one step (or their means over a phase).

@@ -24,6 +24,7 @@ struct TrainOptions {
   std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
   bool joint = false;             // gate phase also trains the experts through the mixture
   std::size_t eval_batch = 256;
+  std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
 };
 
 }  // namespace moecollab
