@@ -45,6 +45,21 @@ torch::ScalarType scalar_type_of(hid_t type, const std::string& what) {
 
 std::string child(const Handle& parent, const std::string& name) { return parent.what() + "/" + name; }
 
+// The names of links or attributes 0..count-1 of `object`, by name order;
+// `get_name` is H5Lget_name_by_idx or H5Aget_name_by_idx (same signature).
+template <typename GetName>
+std::vector<std::string> names_by_index(const Handle& object, hsize_t count, GetName get_name) {
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < count; ++i) {
+    const ssize_t n = get_name(object.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0) throw Error(object.what() + ": HDF5 could not read a member's name");
+    std::string name(static_cast<std::size_t>(n), '\0');
+    get_name(object.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
+    out.push_back(name);
+  }
+  return out;
+}
+
 Handle string_type() {
   Handle type(H5Tcopy(H5T_C_S1), "string type");
   check(H5Tset_size(type.id(), H5T_VARIABLE), "string type", "make a variable-length string type");
@@ -172,14 +187,7 @@ torch::Tensor read_tensor(const Handle& parent, const std::string& name) {
 std::vector<std::string> members(const Handle& group) {
   H5G_info_t info;
   check(H5Gget_info(group.id(), &info), group.what(), "list members");
-  std::vector<std::string> out;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t n = H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    std::string name(static_cast<std::size_t>(std::max<ssize_t>(0, n)), '\0');
-    H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
-    out.push_back(name);
-  }
-  return out;
+  return names_by_index(group, info.nlinks, H5Lget_name_by_idx);
 }
 
 bool is_group(const Handle& parent, const std::string& name) {
@@ -193,14 +201,7 @@ bool is_group(const Handle& parent, const std::string& name) {
 std::vector<std::string> attribute_names(const Handle& object) {
   H5O_info_t info;
   check(H5Oget_info(object.id(), &info), object.what(), "list attributes");
-  std::vector<std::string> out;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    const ssize_t n = H5Aget_name_by_idx(object.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    std::string name(static_cast<std::size_t>(std::max<ssize_t>(0, n)), '\0');
-    H5Aget_name_by_idx(object.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
-    out.push_back(name);
-  }
-  return out;
+  return names_by_index(object, info.num_attrs, H5Aget_name_by_idx);
 }
 
 void write_attribute(const Handle& object, const std::string& name, const std::string& value) {

@@ -12,9 +12,12 @@
 #include "moecollab/io/hdf5.h"
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/error.h"
+#include "testing/errors.h"
 #include "testing/fixture_domains.h"
 
 namespace moecollab {
+
+using testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -56,15 +59,6 @@ void expect_same_state(const TrainerState& a, const TrainerState& b) {
     EXPECT_EQ(a.experts[i].sampler_epoch, b.experts[i].sampler_epoch);
     EXPECT_EQ(a.experts[i].sampler_cursor, b.experts[i].sampler_cursor);
   }
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace

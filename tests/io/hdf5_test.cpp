@@ -6,23 +6,17 @@
 #include <fstream>
 
 #include "moecollab/util/error.h"
+#include "testing/errors.h"
 
 namespace moecollab {
+
+using testing::error_of;
 namespace {
 
 std::string temp_path(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / "moecollab_hdf5_test";
   std::filesystem::create_directories(dir);
   return (dir / name).string();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
