@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"build-vocab", moecollab::cli::build_vocab_main, "build a WordPiece vocab.txt from domains' training text"},
     {"train", moecollab::cli::train_main,
      "federated training under mpirun, one rank per domain (mpirun -np E moecollab train ...)"},
+    {"encode", moecollab::cli::encode_main, "token ids and encoder features of texts (JSON lines)"},
     {"predict", moecollab::cli::predict_main, "classify texts with a trained checkpoint (no MPI needed)"},
     {"report", moecollab::cli::report_main, "print a run log (RUN_DIR/log.h5) as a table or CSV"},
     {"train-local", moecollab::cli::train_local_main,

@@ -46,7 +46,7 @@ struct Mixture {
 Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions options, const Vocabulary& vocab) {
   Mixture m;
   options.encoder.vocab_size = static_cast<std::int64_t>(vocab.size());
-  m.encoder = Encoder(options.encoder);
+  m.encoder = make_encoder(options);
   m.encoder->eval();
   const auto fp = hex64(parameter_fingerprint(*m.encoder));
   if (fp != c.info.encoder_fingerprint) {
@@ -88,12 +88,15 @@ int predict_main(int argc, char** argv) {
   if (texts.empty() && input.empty()) throw Error("predict: give --text or --input");
   const auto checkpoint = load_checkpoint(checkpoint_path);
   const auto run = options_of(checkpoint);
-  const auto vocab = Vocabulary::load(vocab_path.empty() ? run.data.vocab : vocab_path);
+  const std::shared_ptr<const Tokenizer> tokenizer =
+      vocab_path.empty() ? load_tokenizer(run)
+                         : std::make_shared<WordPieceTokenizer>(Vocabulary::load(vocab_path),
+                                                                WordPieceOptions{run.data.lower_case});
+  const auto& vocab = tokenizer->vocabulary();
   if (hex64(vocab.fingerprint()) != checkpoint.info.vocabulary_fingerprint) {
-    throw Error((vocab_path.empty() ? run.data.vocab : vocab_path) + ": vocabulary fingerprint " +
-                hex64(vocab.fingerprint()) + " differs from the checkpoint's " + checkpoint.info.vocabulary_fingerprint);
+    throw Error("predict: the vocabulary's fingerprint " + hex64(vocab.fingerprint()) + " differs from the checkpoint's " +
+                checkpoint.info.vocabulary_fingerprint + " (use --vocab to point at the run's vocab.txt)");
   }
-  WordPieceTokenizer tokenizer(vocab, WordPieceOptions{run.data.lower_case});
   auto m = load_mixture(checkpoint, checkpoint_path, run.train, vocab);
   std::int64_t fixed_domain = -1;
   if (vm.count("domain")) {
@@ -119,7 +122,7 @@ int predict_main(int argc, char** argv) {
   for (const auto& rows_chunk : DomainShard::chunks(rows.size(), run.train.eval_batch)) {
     TokenizedSplit split;
     for (auto r : rows_chunk) {
-      split.encodings.push_back(tokenizer.encode(rows[r].text, run.train.max_length));
+      split.encodings.push_back(tokenizer->encode(rows[r].text, run.train.max_length));
       split.labels.push_back(0);
     }
     std::vector<std::size_t> all(rows_chunk.size());

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "moecollab/model/hf_bert.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab::cli {
@@ -35,6 +36,14 @@ void add_data_options(po::options_description& options, DataOptions& data) {
 void add_train_options(po::options_description& options, TrainOptions& t) {
   auto& e = t.encoder;
   options.add_options()
+      ("encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
+         if (v == "random") t.encoder_dir.clear();
+         else if (v.rfind("hf:", 0) == 0 && v.size() > 3) t.encoder_dir = v.substr(3);
+         else throw Error("--encoder must be 'random' or 'hf:DIR', not '" + v + "'");
+       }),
+       "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
+       "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
+       "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")
       ("encoder-hidden", po::value(&e.hidden)->default_value(e.hidden), "encoder hidden size d")
       ("encoder-layers", po::value(&e.layers)->default_value(e.layers), "encoder transformer layers")
       ("encoder-heads", po::value(&e.heads)->default_value(e.heads), "attention heads (must divide d)")
@@ -123,8 +132,12 @@ std::vector<Domain> load_domains(const DataOptions& data) {
 
 namespace moecollab::cli {
 
-std::shared_ptr<const Tokenizer> load_tokenizer(const DataOptions& data) {
-  return std::make_shared<WordPieceTokenizer>(Vocabulary::load(data.vocab), WordPieceOptions{data.lower_case});
+std::shared_ptr<const Tokenizer> load_tokenizer(const RunOptions& run) {
+  if (!run.train.encoder_dir.empty()) {
+    const auto dir = read_hf_bert_directory(run.train.encoder_dir);
+    return std::make_shared<WordPieceTokenizer>(Vocabulary::load(dir.vocab_path), WordPieceOptions{dir.lower_case});
+  }
+  return std::make_shared<WordPieceTokenizer>(Vocabulary::load(run.data.vocab), WordPieceOptions{run.data.lower_case});
 }
 
 int threads_for(const DataOptions& data, int ranks_per_node) {

@@ -42,6 +42,10 @@ struct RunOptions {
 };
 void add_run_options(po::options_description& options, RunOptions& run);
 
+// The WordPiece tokenizer: the encoder directory's vocab.txt and do_lower_case
+// with --encoder hf:DIR, else --vocab and --lower-case.
+std::shared_ptr<const Tokenizer> load_tokenizer(const RunOptions& run);
+
 // Every option's value as text, for the run log and checkpoints.
 std::map<std::string, std::string> describe_options(const po::variables_map& vm);
 
@@ -51,8 +55,6 @@ std::string git_revision();
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
 
-// The WordPiece tokenizer of --vocab and --lower-case.
-std::shared_ptr<const Tokenizer> load_tokenizer(const DataOptions& data);
 
 // --threads, or else the machine's cores divided among `ranks_per_node` processes.
 int threads_for(const DataOptions& data, int ranks_per_node);

@@ -52,7 +52,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
   std::shared_ptr<const Tokenizer> tokenizer;
   Domain own;
   run_on_every_rank(comm, [&] {
-    tokenizer = load_tokenizer(run.data);
+    tokenizer = load_tokenizer(run);
     own = load_domain(run.data.domains[rank], run.data.split_seed);
   });
   FederatedTrainer trainer(run.train, own, tokenizer, comm);

@@ -67,8 +67,8 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
     : options_(std::move(options)), tokenizer_(std::move(tokenizer)), comm_(comm) {
   options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
   run_on_every_rank(comm_, [&] {
+    encoder_ = make_encoder(options_);
     check_train_options(options_);
-    encoder_ = Encoder(options_.encoder);
   });
   encoder_->eval();
   const auto rank = static_cast<std::size_t>(comm_.rank());

@@ -10,8 +10,8 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
     : options_(std::move(options)), tokenizer_(std::move(tokenizer)) {
   if (domains.empty()) throw Error("train: at least one domain is needed");
   options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
+  encoder_ = make_encoder(options_);
   check_train_options(options_);
-  encoder_ = Encoder(options_.encoder);
   encoder_->eval();
   const std::int64_t hidden = options_.encoder.hidden;
   for (std::size_t i = 0; i < domains.size(); ++i) {

@@ -1,9 +1,21 @@
 #include "moecollab/train/mixture.h"
 
+#include "moecollab/model/hf_bert.h"
 #include "moecollab/model/integrate.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {
+
+Encoder make_encoder(TrainOptions& options) {
+  if (options.encoder_dir.empty()) return Encoder(options.encoder);
+  const auto directory = read_hf_bert_directory(options.encoder_dir);
+  if (directory.config.vocab_size != options.encoder.vocab_size) {
+    throw Error(options.encoder_dir + ": config.json vocab_size " + std::to_string(directory.config.vocab_size) +
+                " differs from the vocabulary's " + std::to_string(options.encoder.vocab_size) + " tokens");
+  }
+  options.encoder = directory.config;
+  return load_hf_bert(directory);
+}
 
 void check_train_options(const TrainOptions& o) {
   auto require = [](bool ok, const std::string& what) {

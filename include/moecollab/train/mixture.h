@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "moecollab/model/encoder.h"
 #include "moecollab/model/expert.h"
 #include "moecollab/model/gate.h"
 #include "moecollab/train/domain_shard.h"
@@ -17,6 +18,12 @@
 #include "moecollab/train/train_options.h"
 
 namespace moecollab {
+
+// The shared encoder of a run: loaded from options.encoder_dir (whose
+// config.json then replaces options.encoder), or else the random default
+// built from options.encoder. REQUIRES: options.encoder.vocab_size is the
+// tokenizer's; a directory whose vocab_size differs is an Error.
+Encoder make_encoder(TrainOptions& options);
 
 // Throws Error naming the option when the options cannot make a run.
 void check_train_options(const TrainOptions& options);

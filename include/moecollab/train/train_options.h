@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstddef>
+#include <string>
 
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/gate_loss.h"
@@ -12,6 +13,7 @@ namespace moecollab {
 
 struct TrainOptions {
   EncoderConfig encoder;          // vocab_size is filled from the tokenizer
+  std::string encoder_dir;        // a Hugging Face BERT directory to load; empty: the random default encoder
   std::int64_t adapter = 64;      // k
   std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
   int rounds = 5;

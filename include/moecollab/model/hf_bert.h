@@ -1,0 +1,37 @@
+// Loading a Hugging Face BERT-family model directory into our Encoder:
+// config.json (sizes, layer-norm eps, activation), vocab.txt,
+// tokenizer_config.json (do_lower_case, optional) and model.safetensors.
+// Weights are matched by Hugging Face parameter names ("bert." prefixes
+// stripped, old "gamma"/"beta" names accepted); pooler and MLM-head tensors are
+// ignored, anything else unexpected, missing or misshapen is an Error listing
+// the names. pytorch_model.bin (a pickle) is refused: it could execute code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "moecollab/model/encoder.h"
+#include "moecollab/train/trainer_state.h"
+
+namespace moecollab {
+
+struct HfBertDirectory {
+  std::string dir;
+  EncoderConfig config;      // pooling "cls", as BERT
+  bool lower_case = true;    // tokenizer_config.json do_lower_case (default true)
+  std::string vocab_path;    // dir/vocab.txt
+  std::string weights_path;  // dir/model.safetensors
+};
+
+// Reads config.json and tokenizer_config.json; checks the files exist.
+HfBertDirectory read_hf_bert_directory(const std::string& dir);
+
+// Copies `weights` into `encoder`. Returns the names it ignored (pooler, MLM head).
+std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights,
+                                              const std::string& origin);
+
+// The encoder of a directory, weights loaded (frozen). `ignored` receives the
+// ignored tensor names when given.
+Encoder load_hf_bert(const HfBertDirectory& directory, std::vector<std::string>* ignored = nullptr);
+
+}  // namespace moecollab

@@ -1,0 +1,133 @@
+#include "moecollab/model/hf_bert.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "moecollab/io/safetensors.h"
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": malformed JSON: " + e.what());
+  }
+}
+
+template <typename T>
+T field(const nlohmann::json& j, const char* name, const std::string& path) {
+  if (!j.contains(name)) throw Error(path + ": missing field '" + std::string(name) + "'");
+  try {
+    return j.at(name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(path + ": field '" + std::string(name) + "' has the wrong type");
+  }
+}
+
+// Our name for a Hugging Face tensor name, or "" for one to ignore.
+std::string our_name(std::string name) {
+  if (name.rfind("bert.", 0) == 0) name = name.substr(5);
+  auto ends_with = [&](const std::string& s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends_with("LayerNorm.gamma")) name = name.substr(0, name.size() - 5) + "weight";
+  if (ends_with("LayerNorm.beta")) name = name.substr(0, name.size() - 4) + "bias";
+  return name;
+}
+
+bool ignorable(const std::string& name) {
+  return name.rfind("pooler.", 0) == 0 || name.rfind("cls.", 0) == 0 || name == "embeddings.position_ids";
+}
+
+std::string list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+HfBertDirectory read_hf_bert_directory(const std::string& dir) {
+  HfBertDirectory d;
+  d.dir = dir;
+  if (!fs::is_directory(dir)) throw Error(dir + ": not a directory (expected a Hugging Face model directory)");
+  d.weights_path = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::exists(d.weights_path)) {
+    if (fs::exists(fs::path(dir) / "pytorch_model.bin")) {
+      throw Error(dir + ": has pytorch_model.bin but no model.safetensors; a pickle can execute code, so it is not "
+                        "loaded. Convert it once with Python: `from transformers import AutoModel; "
+                        "AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`");
+    }
+    throw Error(dir + ": no model.safetensors");
+  }
+  d.vocab_path = (fs::path(dir) / "vocab.txt").string();
+  if (!fs::exists(d.vocab_path)) throw Error(dir + ": no vocab.txt");
+  const auto config_path = (fs::path(dir) / "config.json").string();
+  const auto j = read_json(config_path);
+  auto& c = d.config;
+  c.hidden = field<std::int64_t>(j, "hidden_size", config_path);
+  c.layers = field<std::int64_t>(j, "num_hidden_layers", config_path);
+  c.heads = field<std::int64_t>(j, "num_attention_heads", config_path);
+  c.intermediate = field<std::int64_t>(j, "intermediate_size", config_path);
+  c.vocab_size = field<std::int64_t>(j, "vocab_size", config_path);
+  c.max_positions = field<std::int64_t>(j, "max_position_embeddings", config_path);
+  c.type_vocab = j.value("type_vocab_size", std::int64_t{2});
+  c.layer_norm_eps = j.value("layer_norm_eps", 1e-12);
+  c.pooling = "cls";
+  const auto act = j.value("hidden_act", std::string("gelu"));
+  if (act != "gelu") throw Error(config_path + ": hidden_act '" + act + "' is not supported (only BERT's exact 'gelu')");
+  if (j.value("position_embedding_type", std::string("absolute")) != "absolute") {
+    throw Error(config_path + ": only absolute position embeddings are supported");
+  }
+  c.validate();
+  const auto tok = fs::path(dir) / "tokenizer_config.json";
+  if (fs::exists(tok)) d.lower_case = read_json(tok.string()).value("do_lower_case", true);
+  return d;
+}
+
+std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights, const std::string& origin) {
+  std::map<std::string, torch::Tensor> by_ours;
+  std::vector<std::string> ignored, unexpected, missing, misshapen;
+  auto params = encoder->named_parameters();
+  for (const auto& [name, t] : weights) {
+    const auto ours = our_name(name);
+    if (params.contains(ours)) by_ours[ours] = t;
+    else if (ignorable(ours)) ignored.push_back(name);
+    else unexpected.push_back(name);
+  }
+  for (const auto& p : params) {
+    auto it = by_ours.find(p.key());
+    if (it == by_ours.end()) missing.push_back(p.key());
+    else if (it->second.sizes() != p.value().sizes()) {
+      misshapen.push_back(p.key() + " " + c10::str(it->second.sizes()) + " (expected " + c10::str(p.value().sizes()) + ")");
+    }
+  }
+  std::string problems;
+  if (!missing.empty()) problems += " missing: " + list(missing) + ";";
+  if (!unexpected.empty()) problems += " unexpected: " + list(unexpected) + ";";
+  if (!misshapen.empty()) problems += " wrong shape: " + list(misshapen) + ";";
+  if (!problems.empty()) throw Error(origin + ": the weights do not fit a BERT encoder of config.json's sizes:" + problems);
+  torch::NoGradGuard no_grad;
+  for (auto& p : params) p.value().copy_(by_ours.at(p.key()).to(p.value().dtype()));
+  return ignored;
+}
+
+Encoder load_hf_bert(const HfBertDirectory& directory, std::vector<std::string>* ignored) {
+  Encoder encoder(directory.config);
+  auto names = load_hf_bert_weights(encoder, read_safetensors(directory.weights_path), directory.weights_path);
+  encoder->set_frozen(true);
+  encoder->eval();
+  if (ignored) *ignored = std::move(names);
+  return encoder;
+}
+
+}  // namespace moecollab
