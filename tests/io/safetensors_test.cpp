@@ -65,8 +65,10 @@ TEST(Safetensors, BadFilesNameTheFileAndTensor) {
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("unsupported dtype Q4"), std::string::npos);
   write_raw(path, "{not json", "");
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find(path + ": malformed safetensors header"), std::string::npos);
-  { std::ofstream(path, std::ios::binary) << "\xFF\xFF\xFF\xFF\xFF\xFF\x00\x00"; }
+  { std::ofstream(path, std::ios::binary) << std::string("\xFF\xFF\xFF\xFF\xFF\xFF\x00\x00", 8); }
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("exceeds the file"), std::string::npos);
+  { std::ofstream(path, std::ios::binary) << "\x05"; }
+  EXPECT_NE(error_of([&] { read_safetensors(path); }).find("too short for a safetensors header"), std::string::npos);
 }
 
 }  // namespace moecollab
