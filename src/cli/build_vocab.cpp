@@ -1,39 +1,83 @@
-// `moecollab build-vocab`: a WordPiece vocab.txt from the domains' training text.
+// `moecollab build-vocab`: a WordPiece vocab.txt from the domains' training
+// text, in one process, or federated under mpirun (--federated): rank r counts
+// the words of domain r only, the counts are summed, and every rank builds the
+// same vocabulary (equal to the one-process build on the pooled text).
 #include <iostream>
 
 #include "commands.h"
+#include "moecollab/comm/agreement.h"
+#include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/data/vocab_builder.h"
+#include "moecollab/util/hash.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
+namespace {
+
+WordCounts count_training_words(const DataOptions& data, const std::vector<std::string>& paths, bool lower_case) {
+  std::vector<std::string> texts;
+  for (const auto& path : paths) {
+    for (const auto& ex : load_domain(path, data.split_seed).train) texts.push_back(ex.text);  // val/test stay unseen
+  }
+  return count_words(texts, lower_case);
+}
+
+}  // namespace
 
 int build_vocab_main(int argc, char** argv) {
   DataOptions data;
   VocabBuildOptions build;
   std::string out;
+  bool federated = false;
   po::options_description options("build-vocab");
   options.add_options()
       ("domain", po::value(&data.domains)->composing()->required(), "a domain directory or file; repeat per domain")
       ("out,o", po::value(&out)->required(), "where to write vocab.txt (written atomically)")
       ("max-size", po::value(&build.max_size)->default_value(build.max_size), "tokens in the vocabulary at most")
       ("min-count", po::value(&build.min_count)->default_value(build.min_count),
-       "a whole word needs this many occurrences to get its own token")
+       "a pair of pieces must occur this often to be merged into a token")
       ("lower-case", po::value(&build.lower_case)->default_value(build.lower_case), "lower-case and strip accents")
-      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed), "seed splitting single-file domains");
+      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed), "seed splitting single-file domains")
+      ("federated", po::bool_switch(&federated),
+       "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
   po::variables_map vm;
   if (!parse_options(argc, argv, "usage: moecollab build-vocab --domain DIR... --out vocab.txt [options]", options, vm,
                      /*ignore_unknown_config_keys=*/true)) {
     return 0;
   }
-  std::vector<std::string> texts;
-  for (const auto& d : load_domains(data)) {
-    for (const auto& ex : d.train) texts.push_back(ex.text);  // training text only: val/test stay unseen
+  if (!federated) {
+    const auto vocab = build_vocabulary_from_counts(count_training_words(data, data.domains, build.lower_case), build);
+    vocab.save(out);
+    std::cout << "build-vocab: " << vocab.size() << " tokens -> " << out << "\n";
+    return 0;
   }
-  const auto vocab = build_vocabulary(texts, build);
-  vocab.save(out);
-  std::cout << "build-vocab: " << vocab.size() << " tokens from " << texts.size() << " training texts -> " << out
-            << "\n";
-  return 0;
+  MpiCommunicator comm(&argc, &argv);
+  try {
+    if (static_cast<int>(data.domains.size()) != comm.size()) {
+      throw AgreedError("build-vocab --federated: " + std::to_string(data.domains.size()) + " domains but " +
+                        std::to_string(comm.size()) + " ranks; run one rank per domain");
+    }
+    WordCounts own;
+    run_on_every_rank(comm, [&] {
+      own = count_training_words(data, {data.domains[static_cast<std::size_t>(comm.rank())]}, build.lower_case);
+    });
+    std::vector<WordCounts> parts;
+    for (const auto& text : comm.allgather_strings(serialize_word_counts(own))) parts.push_back(parse_word_counts(text));
+    const auto vocab = build_vocabulary_from_counts(merge_word_counts(parts), build);
+    const auto fps = comm.allgather_strings(hex64(vocab.fingerprint()));
+    for (const auto& fp : fps) {
+      if (fp != fps[0]) throw AgreedError("build-vocab --federated: ranks built different vocabularies");
+    }
+    if (comm.rank() == 0) {
+      vocab.save(out);
+      std::cout << "build-vocab: " << vocab.size() << " tokens from " << comm.size()
+                << " ranks' word counts (no text left its rank) -> " << out << "\n";
+    }
+    return 0;
+  } catch (const AgreedError& e) {
+    if (comm.rank() == 0) std::cerr << "moecollab build-vocab: error: " << e.what() << std::endl;
+    return 1;
+  }
 }
 
 }  // namespace moecollab::cli

@@ -61,6 +61,29 @@ TEST(WordPiece, EncodeWrapsAndTruncates) {
   EXPECT_THROW(tok.encode("x", 1), Error);
 }
 
+TEST(Vocabulary, MergesTheMostFrequentPairsFirst) {
+  // The classic BPE example: "est" is the most frequent pair chain (newest 6 + widest 3).
+  const WordCounts counts = {{"low", 5}, {"lower", 2}, {"newest", 6}, {"widest", 3}};
+  const auto alphabet = build_vocabulary_from_counts(counts, {0, 2, true});  // no merges: specials + characters
+  const auto vocab = build_vocabulary_from_counts(counts, {alphabet.size() + 3, 2, true});
+  ASSERT_EQ(vocab.size(), alphabet.size() + 3);
+  EXPECT_EQ(vocab.token(static_cast<std::int64_t>(alphabet.size())), "##es");
+  EXPECT_EQ(vocab.token(static_cast<std::int64_t>(alphabet.size()) + 1), "##est");
+  EXPECT_EQ(vocab.token(static_cast<std::int64_t>(alphabet.size()) + 2), "##ow");  // 7 = low 5 + lower 2
+  WordPieceTokenizer tok(vocab);
+  EXPECT_EQ(tok.tokenize("newest lowest"), (Tokens{"n", "##e", "##w", "##est", "l", "##ow", "##est"}));
+}
+
+TEST(Vocabulary, FederatedCountsGiveThePooledVocabulary) {
+  const std::vector<std::string> a = {"the cat sat on the mat", "cats and dogs"};
+  const std::vector<std::string> b = {"the dog sat on the log", "dogs and cats and more cats"};
+  auto pooled = a;
+  pooled.insert(pooled.end(), b.begin(), b.end());
+  const auto parts = {parse_word_counts(serialize_word_counts(count_words(a, true))), count_words(b, true)};
+  EXPECT_EQ(build_vocabulary_from_counts(merge_word_counts(parts), {60, 2, true}).fingerprint(),
+            build_vocabulary(pooled, {60, 2, true}).fingerprint());
+}
+
 TEST(Vocabulary, RejectsDuplicatesAndMissingSpecials) {
   EXPECT_THROW(Vocabulary({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "a"}), Error);
   EXPECT_THROW(Vocabulary({"[PAD]", "[UNK]", "[CLS]"}), Error);
@@ -72,8 +95,9 @@ TEST(Vocabulary, BuiltVocabularySpellsEveryTrainingWordAndRoundTrips) {
   const auto vocab = build_vocabulary(corpus, {200, 2, true});
   EXPECT_EQ(vocab.token(0), "[PAD]");
   EXPECT_GE(vocab.find("the"), 0);       // frequent word
-  EXPECT_GE(vocab.find("##q"), 0);       // every character, as continuation too
-  EXPECT_LT(vocab.find("quokka"), 0);    // seen once: below min_count
+  EXPECT_GE(vocab.find("q"), 0);         // every character seen
+  EXPECT_GE(vocab.find("##k"), 0);
+  EXPECT_LT(vocab.find("quokka"), 0);    // its pairs occur once: below min_count
   WordPieceTokenizer tok(vocab);
   for (const auto& text : corpus) {
     for (const auto& piece : tok.tokenize(text)) EXPECT_NE(piece, "[UNK]") << text;

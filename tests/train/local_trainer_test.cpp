@@ -19,7 +19,8 @@ std::vector<Domain> fixture_domains() {
 TEST(LocalTrainer, LearnsWellAboveChanceAndIsDeterministic) {
   const auto domains = fixture_domains();
   const auto tokenizer = fixture_tokenizer(domains);
-  const auto options = small_options();
+  auto options = small_options();
+  options.gate_steps = 40;  // enough gate steps for routing to follow the domains
   LocalTrainer a(options, domains, tokenizer), b(options, domains, tokenizer);
   RoundReport ra, rb;
   for (int r = 0; r < options.rounds; ++r) {
