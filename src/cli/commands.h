@@ -10,5 +10,6 @@ int train_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int predict_main(int argc, char** argv);
 int encode_main(int argc, char** argv);
+int pretrain_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

@@ -33,17 +33,8 @@ void add_data_options(po::options_description& options, DataOptions& data) {
        "intra-op threads for libtorch per process (0 = this node's cores divided among its ranks)");
 }
 
-void add_train_options(po::options_description& options, TrainOptions& t) {
-  auto& e = t.encoder;
+void add_encoder_options(po::options_description& options, EncoderConfig& e) {
   options.add_options()
-      ("encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
-         if (v == "random") t.encoder_dir.clear();
-         else if (v.rfind("hf:", 0) == 0 && v.size() > 3) t.encoder_dir = v.substr(3);
-         else throw Error("--encoder must be 'random' or 'hf:DIR', not '" + v + "'");
-       }),
-       "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
-       "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
-       "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")
       ("encoder-hidden", po::value(&e.hidden)->default_value(e.hidden), "encoder hidden size d")
       ("encoder-layers", po::value(&e.layers)->default_value(e.layers), "encoder transformer layers")
       ("encoder-heads", po::value(&e.heads)->default_value(e.heads), "attention heads (must divide d)")
@@ -55,7 +46,20 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
       ("encoder-init-std", real(&e.init_std),
        "std of the default encoder's random normal weights (BERT: 0.02)")
       ("encoder-pooling", po::value(&e.pooling)->default_value(e.pooling),
-       "feature h: 'cls' (first token, as BERT and the paper) or 'mean' (mean over the text's tokens)")
+       "feature h: 'cls' (first token, as BERT and the paper) or 'mean' (mean over the text's tokens)");
+}
+
+void add_train_options(po::options_description& options, TrainOptions& t) {
+  add_encoder_options(options, t.encoder);
+  options.add_options()
+      ("encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
+         if (v == "random") t.encoder_dir.clear();
+         else if (v.rfind("hf:", 0) == 0 && v.size() > 3) t.encoder_dir = v.substr(3);
+         else throw Error("--encoder must be 'random' or 'hf:DIR', not '" + v + "'");
+       }),
+       "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
+       "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
+       "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")
       ("adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")
       ("max-length", po::value(&t.max_length)->default_value(t.max_length),
        "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")

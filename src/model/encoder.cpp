@@ -109,6 +109,13 @@ EncoderImpl::EncoderImpl(const EncoderConfig& config) : config_(config) {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+  const auto x = hidden_states(ids, mask);
+  if (config_.pooling == "cls") return x.select(1, 0);
+  const auto weights = mask.to(x.dtype()).unsqueeze(2);
+  return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+}
+
+torch::Tensor EncoderImpl::hidden_states(const torch::Tensor& ids, const torch::Tensor& mask) {
   if (ids.size(1) > config_.max_positions) {
     throw Error("encoder: sequence length " + std::to_string(ids.size(1)) + " exceeds max_positions " +
                 std::to_string(config_.max_positions));
@@ -118,9 +125,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor
   const auto additive =
       (1.0 - mask.to(x.dtype())).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
   for (const auto& module : *encoder->layer) x = module->as<BertLayer>()->forward(x, additive);
-  if (config_.pooling == "cls") return x.select(1, 0);
-  const auto weights = mask.to(x.dtype()).unsqueeze(2);
-  return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+  return x;
 }
 
 void EncoderImpl::set_frozen(bool frozen) {

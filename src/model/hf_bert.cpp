@@ -121,6 +121,36 @@ std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTenso
   return ignored;
 }
 
+void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head,
+                  const Vocabulary& vocab, bool lower_case) {
+  fs::create_directories(dir);
+  const auto& c = encoder->config();
+  nlohmann::json config = {{"architectures", {"BertForMaskedLM"}}, {"model_type", "bert"},
+                           {"hidden_size", c.hidden}, {"num_hidden_layers", c.layers},
+                           {"num_attention_heads", c.heads}, {"intermediate_size", c.intermediate},
+                           {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_positions},
+                           {"type_vocab_size", c.type_vocab}, {"layer_norm_eps", c.layer_norm_eps},
+                           {"hidden_act", "gelu"}, {"position_embedding_type", "absolute"},
+                           {"pad_token_id", vocab.pad_id()}};
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    const auto path = (fs::path(dir) / name).string();
+    std::ofstream out(path + ".tmp");
+    out << text;
+    if (!out.flush()) throw Error(path + ": write failed");
+    out.close();
+    fs::rename(path + ".tmp", path);
+  };
+  write_text("config.json", config.dump(2) + "\n");
+  write_text("tokenizer_config.json", nlohmann::json({{"do_lower_case", lower_case}}).dump() + "\n");
+  vocab.save((fs::path(dir) / "vocab.txt").string());
+  NamedTensors tensors;
+  for (const auto& p : encoder->named_parameters()) tensors["bert." + p.key()] = p.value().detach();
+  if (mlm_head) {
+    for (const auto& p : mlm_head->named_parameters()) tensors["cls.predictions." + p.key()] = p.value().detach();
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+}
+
 Encoder load_hf_bert(const HfBertDirectory& directory, std::vector<std::string>* ignored) {
   Encoder encoder(directory.config);
   auto names = load_hf_bert_weights(encoder, read_safetensors(directory.weights_path), directory.weights_path);

@@ -32,7 +32,7 @@ torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_pr
   return (local_sum + (all_sum - local_sum.detach())) / static_cast<double>(total_rows);
 }
 
-void allreduce_gate_grads(Communicator& comm, const std::vector<torch::Tensor>& parameters,
+void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters,
                           std::vector<double>& extras) {
   const auto grads = flatten_gradients(parameters);
   auto buffer = torch::cat({grads, torch::tensor(extras, grads.options())});

@@ -150,7 +150,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
 
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
   const auto gate_params = gate_->parameters();
-  allreduce_gate_grads(comm_, gate_params, extras);
+  allreduce_gradients(comm_, gate_params, extras);
   CollaborativeStep step;
   step.mixed = f.mixed.detach();
   step.losses.task = extras[0];

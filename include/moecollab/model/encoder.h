@@ -103,6 +103,10 @@ class EncoderImpl : public torch::nn::Module {
   // ids, mask: b×L int64 (mask 1 for tokens, 0 for padding). Returns b×d
   // features: CLS states, or masked means with pooling "mean".
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+  // b×L×d final hidden states of every token (what masked-LM pre-training reads).
+  torch::Tensor hidden_states(const torch::Tensor& ids, const torch::Tensor& mask);
+  // The token embedding matrix (vocab×d), which the masked-LM head shares.
+  torch::Tensor word_embeddings() const { return embeddings->word_embeddings->weight; }
 
   void set_frozen(bool frozen);
   const EncoderConfig& config() const { return config_; }

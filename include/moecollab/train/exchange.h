@@ -1,6 +1,6 @@
 // The arrows of a collaborative step that cross ranks, one function each:
 //   features -> exchange_features -> every expert's logits -> gather_expert_logits
-//   -> mixture -> loss (global_mean_gate) -> backward -> allreduce_gate_grads
+//   -> mixture -> loss (global_mean_gate) -> backward -> allreduce_gradients
 //   (and, with --joint, return_logit_grads back to each expert's owner).
 // Only features, logits, their gradients and gate gradients cross ranks.
 #pragma once
@@ -31,10 +31,11 @@ torch::Tensor return_logit_grads(Communicator& comm, const std::vector<torch::Te
 // gradients of a loss of ḡ are exactly the gradient of the global term.
 torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_probs, std::int64_t total_rows);
 
-// Sums the parameters' gradients over ranks in ONE all-reduce (tensor fusion);
+// Sums the parameters' gradients over ranks in ONE all-reduce (tensor fusion;
+// the gate's in a gate step, the encoder's and MLM head's in FedSGD pre-training);
 // `extras` (small scalars, e.g. loss shares) ride along in the same buffer and
 // come back summed. Every replica then holds identical gradients.
-void allreduce_gate_grads(Communicator& comm, const std::vector<torch::Tensor>& parameters,
+void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters,
                           std::vector<double>& extras);
 
 }  // namespace moecollab

@@ -1,0 +1,105 @@
+#include "moecollab/train/pretrainer.h"
+
+#include <chrono>
+
+#include "moecollab/comm/agreement.h"
+#include "moecollab/comm/fusion.h"
+#include "moecollab/train/exchange.h"
+#include "moecollab/util/error.h"
+
+namespace moecollab {
+
+FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& own,
+                                         std::shared_ptr<const Tokenizer> tokenizer, Communicator& comm)
+    : options_(std::move(options)), tokenizer_(std::move(tokenizer)), comm_(comm) {
+  options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
+  run_on_every_rank(comm_, [&] {
+    if (options_.optimizer != "adam" && options_.optimizer != "sgd") {
+      throw Error("pretrain: --mlm-optimizer must be adam or sgd, not '" + options_.optimizer + "'");
+    }
+    if (options_.fedavg_every < 0) throw Error("pretrain: --fedavg-every must be 0 (FedSGD) or positive");
+    encoder_ = Encoder(options_.encoder);  // same seed on every rank: identical start
+    shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length,
+                                           options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1));
+  });
+  torch::manual_seed(options_.encoder.seed + 1);
+  head_ = MlmHead(options_.encoder);
+  encoder_->set_frozen(false);
+  encoder_->train();
+  if (options_.optimizer == "adam") {
+    optimizer_ = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(options_.lr));
+  } else {
+    optimizer_ = std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(options_.lr));
+  }
+  auto sizes = torch::tensor({static_cast<double>(shard_->train.labels.size())}, torch::kFloat64);
+  auto total = sizes.clone();
+  comm_.allreduce_sum(total);
+  share_ = sizes.item<double>() / total.item<double>();
+  rng_.seed(options_.seed * 1000003ULL + static_cast<std::uint64_t>(comm_.rank()));
+}
+
+std::vector<torch::Tensor> FederatedPretrainer::parameters() const {
+  auto params = encoder_->parameters();
+  for (const auto& p : head_->parameters()) params.push_back(p);
+  return params;
+}
+
+torch::Tensor FederatedPretrainer::flat_parameters() const {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : parameters()) parts.push_back(p.detach().reshape(-1));
+  return torch::cat(parts);
+}
+
+PretrainReport FederatedPretrainer::run_round() {
+  const auto start = std::chrono::steady_clock::now();
+  const auto bytes_before = comm_.stats().bytes_sent();
+  const auto& vocab = tokenizer_->vocabulary();
+  const std::vector<std::int64_t> specials = {vocab.cls_id(), vocab.sep_id(), vocab.pad_id()};
+  const std::int64_t mask_id = vocab.find(Vocabulary::kMask);
+  if (mask_id < 0) throw Error("pretrain: the vocabulary has no [MASK] token");
+  const auto params = parameters();
+  double loss_sum = 0, correct = 0, masked = 0;
+  for (int s = 0; s < options_.steps; ++s, ++step_) {
+    const auto batch = shard_->next_train_batch(options_.batch_size);
+    const auto masked_batch = mask_tokens(batch.ids, batch.mask, mask_id, options_.encoder.vocab_size, specials,
+                                          options_.mask_rate, rng_);
+    const auto positions = masked_batch.labels.ne(-100);
+    const auto hidden = encoder_->hidden_states(masked_batch.ids, batch.mask).index({positions});
+    const auto targets = masked_batch.labels.index({positions});
+    const auto scores = head_->forward(hidden, encoder_->word_embeddings());
+    const auto loss = torch::cross_entropy_loss(scores, targets);
+    optimizer_->zero_grad();
+    if (options_.fedavg_every == 0) {
+      (loss * share_).backward();  // Σ over ranks of share_r · ∇loss_r = FedSGD's gradient
+      std::vector<double> none;
+      allreduce_gradients(comm_, params, none);
+    } else {
+      loss.backward();
+    }
+    optimizer_->step();
+    if (options_.fedavg_every > 0 && (step_ + 1) % options_.fedavg_every == 0) {
+      torch::NoGradGuard no_grad;
+      auto flat = flat_parameters() * share_;
+      comm_.allreduce_sum(flat);
+      std::int64_t offset = 0;
+      for (auto& p : params) {
+        p.copy_(flat.narrow(0, offset, p.numel()).view(p.sizes()));
+        offset += p.numel();
+      }
+    }
+    loss_sum += loss.item<double>();
+    correct += scores.argmax(1).eq(targets).sum().item<double>();
+    masked += static_cast<double>(targets.numel());
+  }
+  auto totals = torch::tensor({loss_sum / std::max(1, options_.steps) * share_, correct, masked}, torch::kFloat64);
+  comm_.allreduce_sum(totals);
+  PretrainReport report;
+  report.round = ++round_;
+  report.loss = totals[0].item<double>();
+  report.accuracy = totals[2].item<double>() > 0 ? totals[1].item<double>() / totals[2].item<double>() : 0.0;
+  report.bytes_sent = comm_.stats().bytes_sent() - bytes_before;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace moecollab
