@@ -9,6 +9,7 @@
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/data/vocab_builder.h"
 #include "moecollab/util/hash.h"
+#include "collective.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
@@ -52,7 +53,7 @@ int build_vocab_main(int argc, char** argv) {
     return 0;
   }
   MpiCommunicator comm(&argc, &argv);
-  try {
+  return run_collectively(comm, "build-vocab", [&] {
     if (static_cast<int>(data.domains.size()) != comm.size()) {
       throw AgreedError("build-vocab --federated: " + std::to_string(data.domains.size()) + " domains but " +
                         std::to_string(comm.size()) + " ranks; run one rank per domain");
@@ -74,10 +75,7 @@ int build_vocab_main(int argc, char** argv) {
                 << " ranks' word counts (no text left its rank) -> " << out << "\n";
     }
     return 0;
-  } catch (const AgreedError& e) {
-    if (comm.rank() == 0) std::cerr << "moecollab build-vocab: error: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }
 
 }  // namespace moecollab::cli

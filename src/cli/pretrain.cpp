@@ -11,13 +11,14 @@
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/train/pretrainer.h"
+#include "collective.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
 
 int pretrain_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
-  try {
+  return run_collectively(comm, "pretrain", [&] {
     DataOptions data;
     PretrainOptions p;
     std::string out;
@@ -74,13 +75,7 @@ int pretrain_main(int argc, char** argv) {
     });
     if (root) std::cout << "pretrain: wrote " << out << " (train on it with --encoder hf:" << out << ")" << std::endl;
     return 0;
-  } catch (const AgreedError& e) {
-    if (comm.rank() == 0) std::cerr << "moecollab pretrain: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "moecollab pretrain: rank " << comm.rank() << ": error: " << e.what() << std::endl;
-    comm.abort(1);
-  }
+  });
 }
 
 }  // namespace moecollab::cli

@@ -11,6 +11,7 @@
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/util/hash.h"
+#include "collective.h"
 #include "run_loop.h"
 
 namespace moecollab::cli {
@@ -82,17 +83,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
 
 int train_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
-  try {
-    return run(comm, argc, argv);
-  } catch (const AgreedError& e) {
-    // Every rank failed alike: one message, from rank 0, and a clean exit everywhere.
-    if (comm.rank() == 0) std::cerr << "moecollab train: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    // Only this rank failed: the others may be waiting in a collective, so end the job.
-    std::cerr << "moecollab train: rank " << comm.rank() << ": error: " << e.what() << std::endl;
-    comm.abort(1);
-  }
+  return run_collectively(comm, "train", [&] { return run(comm, argc, argv); });
 }
 
 }  // namespace moecollab::cli

@@ -7,17 +7,14 @@
 
 #include "moecollab/util/error.h"
 #include "testing/errors.h"
+#include "testing/temp.h"
 
 namespace moecollab {
 
 using testing::error_of;
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "moecollab_hdf5_test";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+std::string temp_path(const std::string& name) { return testing::temp_path("hdf5_test", name); }
 
 }  // namespace
 

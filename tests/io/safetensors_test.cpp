@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "testing/errors.h"
+#include "testing/temp.h"
 
 namespace moecollab {
 
@@ -13,11 +14,7 @@ using testing::error_of;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "moecollab_safetensors_test";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+std::string temp_path(const std::string& name) { return testing::temp_path("safetensors_test", name); }
 
 // A file with an arbitrary header and buffer, to test the reader on what others write.
 void write_raw(const std::string& path, const std::string& header, const std::string& buffer) {
