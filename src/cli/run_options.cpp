@@ -45,8 +45,9 @@ void add_encoder_options(po::options_description& options, EncoderConfig& e) {
        "seed of the randomly initialised, frozen default encoder")
       ("encoder-init-std", real(&e.init_std),
        "std of the default encoder's random normal weights (BERT: 0.02)")
-      ("encoder-pooling", po::value(&e.pooling)->default_value(e.pooling),
-       "feature h: 'cls' (first token, as BERT and the paper) or 'mean' (mean over the text's tokens)");
+      ("encoder-pooling", po::value(&e.pooling)->default_value("auto"),
+       "feature h: 'cls' (first token, as BERT and the paper), 'mean' (mean over the text's tokens), or 'auto' "
+       "(mean for the random encoder, whose CLS state is nearly constant; cls for --encoder hf:DIR)");
 }
 
 void add_train_options(po::options_description& options, TrainOptions& t) {

@@ -7,14 +7,24 @@
 namespace moecollab {
 
 Encoder make_encoder(TrainOptions& options) {
-  if (options.encoder_dir.empty()) return Encoder(options.encoder);
+  // "auto" pooling: the mean for the random encoder (its CLS state is nearly
+  // constant), CLS for a loaded BERT, as BERT was trained.
+  const bool automatic = options.encoder.pooling == "auto";
+  if (options.encoder_dir.empty()) {
+    if (automatic) options.encoder.pooling = "mean";
+    return Encoder(options.encoder);
+  }
   const auto directory = read_hf_bert_directory(options.encoder_dir);
   if (directory.config.vocab_size != options.encoder.vocab_size) {
     throw Error(options.encoder_dir + ": config.json vocab_size " + std::to_string(directory.config.vocab_size) +
                 " differs from the vocabulary's " + std::to_string(options.encoder.vocab_size) + " tokens");
   }
+  const auto pooling = automatic ? directory.config.pooling : options.encoder.pooling;
   options.encoder = directory.config;
-  return load_hf_bert(directory);
+  options.encoder.pooling = pooling;
+  auto loaded = directory;
+  loaded.config.pooling = pooling;
+  return load_hf_bert(loaded);
 }
 
 void check_train_options(const TrainOptions& o) {

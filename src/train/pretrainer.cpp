@@ -18,6 +18,7 @@ FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& 
       throw Error("pretrain: --mlm-optimizer must be adam or sgd, not '" + options_.optimizer + "'");
     }
     if (options_.fedavg_every < 0) throw Error("pretrain: --fedavg-every must be 0 (FedSGD) or positive");
+    if (options_.encoder.pooling == "auto") options_.encoder.pooling = "mean";  // unused by masked-LM training
     encoder_ = Encoder(options_.encoder);  // same seed on every rank: identical start
     shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length,
                                            options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1));

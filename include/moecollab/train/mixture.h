@@ -21,8 +21,10 @@ namespace moecollab {
 
 // The shared encoder of a run: loaded from options.encoder_dir (whose
 // config.json then replaces options.encoder), or else the random default
-// built from options.encoder. REQUIRES: options.encoder.vocab_size is the
-// tokenizer's; a directory whose vocab_size differs is an Error.
+// built from options.encoder. Pooling "auto" becomes "mean" for the random
+// encoder and "cls" for a loaded one; "cls" or "mean" is used as given.
+// REQUIRES: options.encoder.vocab_size is the tokenizer's; a directory whose
+// vocab_size differs is an Error.
 Encoder make_encoder(TrainOptions& options);
 
 // Throws Error naming the option when the options cannot make a run.
