@@ -42,15 +42,12 @@ Log read_log(const std::string& path) {
   log.seconds = h5::read_tensor(r, "seconds");
   log.bytes = h5::read_tensor(r, "bytes_sent");
   // A reader may see datasets of a round being appended: use the rows all have.
+  const std::vector<torch::Tensor*> all = {&log.round,   &log.losses, &log.kl,         &log.util,
+                                           &log.top1,    &log.spec,   &log.moe_acc,    &log.moe_f1,
+                                           &log.expert_acc, &log.expert_f1, &log.seconds, &log.bytes};
   std::int64_t n = log.round.size(0);
-  for (auto* t : {&log.losses, &log.kl, &log.util, &log.top1, &log.spec, &log.moe_acc, &log.moe_f1, &log.expert_acc,
-                  &log.expert_f1, &log.seconds, &log.bytes}) {
-    n = std::min(n, t->size(0));
-  }
-  for (auto* t : {&log.round, &log.losses, &log.kl, &log.util, &log.top1, &log.spec, &log.moe_acc, &log.moe_f1,
-                  &log.expert_acc, &log.expert_f1, &log.seconds, &log.bytes}) {
-    *t = t->narrow(0, 0, n);
-  }
+  for (auto* t : all) n = std::min(n, t->size(0));
+  for (auto* t : all) *t = t->narrow(0, 0, n);
   return log;
 }
 

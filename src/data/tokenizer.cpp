@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 #include "moecollab/util/hash.h"
 #include "moecollab/util/utf8.h"
 
@@ -43,14 +44,9 @@ Vocabulary Vocabulary::load(const std::string& path) {
 }
 
 void Vocabulary::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw file_error(tmp, 0, "cannot write vocabulary");
+  write_file_atomically(path, [&](std::ostream& out) {
     for (const auto& t : tokens_) out << t << '\n';
-    if (!out.flush()) throw file_error(tmp, 0, "write failed");
-  }
-  std::filesystem::rename(tmp, path);
+  });
 }
 
 std::int64_t Vocabulary::find(std::string_view token) const {

@@ -1,15 +1,12 @@
 #include "moecollab/io/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 
 #include "moecollab/io/hdf5.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
@@ -30,27 +27,12 @@ void read_tensors(const h5::Handle& group, const std::string& prefix, NamedTenso
   }
 }
 
-void fsync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) throw Error(path + ": cannot open to fsync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Error(path + ": fsync failed");
-}
-
-std::string now_iso8601() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_path(path);
   {
     auto file = h5::open_file(tmp, h5::Mode::kCreate);
     h5::write_attribute(file, "format", std::string(kFormat));
@@ -59,7 +41,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     h5::write_attribute(file, "experts", static_cast<std::int64_t>(checkpoint.state.experts.size()));
     h5::write_attribute(file, "encoder_fingerprint", checkpoint.info.encoder_fingerprint);
     h5::write_attribute(file, "vocabulary_fingerprint", checkpoint.info.vocabulary_fingerprint);
-    h5::write_attribute(file, "created", now_iso8601());
+    h5::write_attribute(file, "created", utc_timestamp());
     auto config = h5::create_group(file, "config");
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
     write_tensors(h5::create_group(file, "gate"), checkpoint.state.gate);
@@ -74,9 +56,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       write_tensors(group, e.tensors);
     }
   }
-  fsync_path(tmp, O_RDONLY);
-  fs::rename(tmp, path);
-  fsync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
+  commit_file(tmp, path);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

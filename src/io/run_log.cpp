@@ -2,10 +2,10 @@
 
 #include <torch/torch.h>
 
-#include <ctime>
 
 #include "moecollab/io/hdf5.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 
 namespace moecollab {
 
@@ -23,16 +23,6 @@ struct RunLog::Datasets {
   h5::Appendable routing_round, routing_domain, routing_label, routing_predicted, routing_gate;
 };
 
-namespace {
-
-std::string utc_now() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
 
 RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::make_unique<Datasets>()) {
   auto& d = *d_;
@@ -41,7 +31,7 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   d.experts = header.domains.size();
   h5::write_attribute(d.file, "format", std::string("moecollab-run-log"));
   h5::write_attribute(d.file, "format_version", kRunLogFormatVersion);
-  h5::write_attribute(d.file, "created", utc_now());
+  h5::write_attribute(d.file, "created", utc_timestamp());
   h5::write_attribute(d.file, "git_revision", header.git_revision);
   h5::write_attribute(d.file, "world_size", header.world_size);
   h5::write_attribute(d.file, "seed", header.seed);

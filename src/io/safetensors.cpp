@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 
 namespace moecollab {
 namespace {
@@ -106,19 +107,14 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the buffer 8-byte aligned, as the reference writer does
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot write");
+  write_file_atomically(path, [&](std::ostream& out) {
     unsigned char len_bytes[8];
     std::uint64_t len = text.size();
     for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(len >> (8 * i));
     out.write(reinterpret_cast<const char*>(len_bytes), 8);
     out << text;
     for (const auto& t : data) out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-    if (!out.flush()) throw Error(tmp + ": write failed");
-  }
-  std::filesystem::rename(tmp, path);
+  });
 }
 
 }  // namespace moecollab

@@ -7,6 +7,7 @@
 
 #include "moecollab/io/safetensors.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
@@ -133,12 +134,7 @@ void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Mod
                            {"hidden_act", "gelu"}, {"position_embedding_type", "absolute"},
                            {"pad_token_id", vocab.pad_id()}};
   auto write_text = [&](const std::string& name, const std::string& text) {
-    const auto path = (fs::path(dir) / name).string();
-    std::ofstream out(path + ".tmp");
-    out << text;
-    if (!out.flush()) throw Error(path + ": write failed");
-    out.close();
-    fs::rename(path + ".tmp", path);
+    write_file_atomically((fs::path(dir) / name).string(), [&](std::ostream& out) { out << text; });
   };
   write_text("config.json", config.dump(2) + "\n");
   write_text("tokenizer_config.json", nlohmann::json({{"do_lower_case", lower_case}}).dump() + "\n");

@@ -94,8 +94,8 @@ std::vector<double> gate_weight_sum(const torch::Tensor& gate_logits);
 // Per expert, how many rows route to it first (argmax of the gate).
 std::vector<double> gate_top1_counts(const torch::Tensor& gate_logits);
 
-// Routing records for rows [0, n) of a batch whose first row is row `first`
-// of its split: only rows below `limit` are recorded.
+// Appends routing records for a batch whose first row is row `first` of its
+// split (labels indexed by split row), for the split rows below `limit` only.
 void record_routing(std::vector<RoutingSample>& out, const torch::Tensor& gate_logits,
                     const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& labels,
                     std::size_t first, std::size_t limit);
