@@ -26,27 +26,17 @@ WordCounts count_training_words(const DataOptions& data, const std::vector<std::
 }  // namespace
 
 int build_vocab_main(int argc, char** argv) {
-  DataOptions data;
-  VocabBuildOptions build;
-  std::string out;
-  bool federated = false;
+  VocabCommandOptions v;
+  auto& data = v.data;
+  auto& build = v.build;
+  const auto& out = v.out;
   po::options_description options("build-vocab");
-  options.add_options()
-      ("domain", po::value(&data.domains)->composing()->required(), "a domain directory or file; repeat per domain")
-      ("out,o", po::value(&out)->required(), "where to write vocab.txt (written atomically)")
-      ("max-size", po::value(&build.max_size)->default_value(build.max_size), "tokens in the vocabulary at most")
-      ("min-count", po::value(&build.min_count)->default_value(build.min_count),
-       "a pair of pieces must occur this often to be merged into a token")
-      ("lower-case", po::value(&build.lower_case)->default_value(build.lower_case), "lower-case and strip accents")
-      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed), "seed splitting single-file domains")
-      ("federated", po::bool_switch(&federated),
-       "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
+  add_build_vocab_options(options, v);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: moecollab build-vocab --domain DIR... --out vocab.txt [options]", options, vm,
-                     /*ignore_unknown_config_keys=*/true)) {
+  if (!parse_options(argc, argv, "usage: moecollab build-vocab --domain DIR... --out vocab.txt [options]", options, vm)) {
     return 0;
   }
-  if (!federated) {
+  if (!v.federated) {
     const auto vocab = build_vocabulary_from_counts(count_training_words(data, data.domains, build.lower_case), build);
     vocab.save(out);
     std::cout << "build-vocab: " << vocab.size() << " tokens -> " << out << "\n";

@@ -4,12 +4,12 @@
 #include <iostream>
 
 #include "moecollab/util/error.h"
+#include "run_options.h"
 
 namespace moecollab::cli {
 
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
-                   po::variables_map& vm, bool ignore_unknown_config_keys,
-                   const po::positional_options_description* positional) {
+                   po::variables_map& vm, const po::positional_options_description* positional) {
   po::options_description common("General");
   common.add_options()
       ("help,h", "print this help and exit")
@@ -31,7 +31,13 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
       std::ifstream in(path);
       if (!in) throw Error("config " + path + ": cannot open file");
       try {
-        po::store(po::parse_config_file(in, options, ignore_unknown_config_keys), vm);
+        auto parsed = po::parse_config_file(in, options, /*allow_unregistered=*/true);
+        for (const auto& option : parsed.options) {
+          if (option.unregistered && !pipeline_config_keys().count(option.string_key)) {
+            throw Error("config " + path + ": unrecognised option '" + option.string_key + "' (no moecollab command takes it)");
+          }
+        }
+        po::store(parsed, vm);
       } catch (const po::error& e) {
         throw Error("config " + path + ": " + e.what());
       }

@@ -1,15 +1,19 @@
-// `mpirun -np E moecollab pretrain --config run.ini --out DIR`: federated
-// masked-LM pre-training of the shared encoder, one rank per domain; rank 0
-// writes DIR as a Hugging Face BERT directory (train with --encoder hf:DIR).
+// `mpirun -np E moecollab pretrain --config run.ini --pretrain-out DIR`:
+// federated masked-LM pre-training of the shared encoder, one rank per domain;
+// rank 0 writes DIR as a Hugging Face BERT directory (train with --encoder
+// hf:DIR) and DIR/pretrain-log.h5, a row per round.
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/io/pretrain_log.h"
 #include "moecollab/model/hf_bert.h"
+#include "moecollab/util/hash.h"
 #include "moecollab/train/pretrainer.h"
 #include "collective.h"
 #include "run_options.h"
@@ -19,29 +23,18 @@ namespace moecollab::cli {
 int pretrain_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
   return run_collectively(comm, "pretrain", [&] {
-    DataOptions data;
-    PretrainOptions p;
-    std::string out;
+    PretrainCommandOptions c;
+    const auto& data = c.data;
+    auto& p = c.pretrain;
+    const auto& out = c.out;
     po::options_description options("pretrain");
-    add_data_options(options, data);
-    add_encoder_options(options, p.encoder);
-    options.add_options()
-        ("out,o", po::value(&out)->required(), "directory to write the pre-trained encoder to (Hugging Face layout)")
-        ("pretrain-rounds", po::value(&p.rounds)->default_value(p.rounds), "rounds (one progress line each)")
-        ("pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")
-        ("pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")
-        ("pretrain-max-length", po::value(&p.max_length)->default_value(p.max_length), "tokens per text")
-        ("mlm-optimizer", po::value(&p.optimizer)->default_value(p.optimizer), "adam or sgd")
-        ("mlm-lr", po::value(&p.lr)->default_value(p.lr), "learning rate")
-        ("mask-rate", po::value(&p.mask_rate)->default_value(p.mask_rate), "share of tokens masked (BERT: 0.15)")
-        ("fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
-         "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")
-        ("pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order");
+    add_pretrain_options(options, c);
     po::variables_map vm;
     if (!parse_options(argc, argv,
-                       "usage: mpirun -np E moecollab pretrain --domain DIR... --out DIR [options]\n"
-                       "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.",
-                       options, vm, /*ignore_unknown_config_keys=*/true)) {
+                       "usage: mpirun -np E moecollab pretrain --domain DIR... --pretrain-out DIR [options]\n"
+                       "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.\n"
+                       "Writes DIR as a Hugging Face BERT directory and DIR/pretrain-log.h5 (one row per round).",
+                       options, vm)) {
       return 0;
     }
     if (static_cast<int>(data.domains.size()) != comm.size()) {
@@ -60,13 +53,29 @@ int pretrain_main(int argc, char** argv) {
     if (root) {
       std::cout << "pretrain: " << comm.size() << " ranks, " << (p.fedavg_every ? "FedAvg every " + std::to_string(p.fedavg_every) + " steps" : std::string("FedSGD"))
                 << ", " << p.optimizer << " lr " << p.lr << ", encoder d=" << p.encoder.hidden << " layers=" << p.encoder.layers
+                << ", " << pretrainer.corpus_texts() << " texts" << (p.use_unlabelled ? " (training splits + unlabelled)" : "")
                 << std::endl;
     }
+    std::unique_ptr<PretrainLog> log;
+    run_on_every_rank(comm, [&] {
+      if (!root) return;
+      std::filesystem::create_directories(out);
+      std::vector<std::string> domains;
+      for (const auto& path : data.domains) domains.push_back(std::filesystem::path(path).filename().string());
+      log = std::make_unique<PretrainLog>(
+          (std::filesystem::path(out) / "pretrain-log.h5").string(),
+          PretrainLogHeader{describe_options(vm), git_revision(), comm.size(), domains,
+                            hex64(tokenizer->vocabulary().fingerprint()), p.fedavg_every});
+    });
     for (int r = 0; r < p.rounds; ++r) {
       const auto report = pretrainer.run_round();
+      run_on_every_rank(comm, [&] {
+        if (log) log->append(report);
+      });
       if (root) {
-        std::printf("pretrain round %d/%d | mlm loss %.3f acc %.3f | %.1f s | rank 0 sent %.2f MB\n", report.round,
-                    p.rounds, report.loss, report.accuracy, report.seconds, report.bytes_sent / 1e6);
+        std::printf("pretrain round %d/%d | mlm loss %.3f acc %.3f | lr %.2g | %.1f s | rank 0 sent %.2f MB\n",
+                    report.round, p.rounds, report.loss, report.accuracy, report.learning_rate, report.seconds,
+                    report.bytes_sent / 1e6);
         std::fflush(stdout);
       }
     }

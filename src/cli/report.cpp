@@ -1,6 +1,7 @@
-// `moecollab report RUN.h5`: the per-round table of a run log, the last
-// round's utilization matrix and specialization; --csv for machines. Reads
-// in SWMR mode, so it works on a log that is still being written.
+// `moecollab report LOG.h5`: the per-round table of a run log, the last
+// round's utilization matrix and specialization, or the MLM loss/accuracy per
+// round of a pre-training log; --csv for machines. Reads in SWMR mode, so it
+// works on a log that is still being written.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -21,11 +22,18 @@ struct Log {
   std::int64_t rounds() const { return round.size(0); }
 };
 
-Log read_log(const std::string& path) {
-  auto file = h5::open_file(path, h5::Mode::kReadSwmr);
-  if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != "moecollab-run-log") {
-    throw Error(path + ": not a MoECollab run log");
-  }
+std::string format_of(const h5::Handle& file) {
+  return h5::has_attribute(file, "format") ? h5::read_string_attribute(file, "format") : "";
+}
+
+// The rows every dataset already has (a reader may see a round being appended).
+void trim_to_common_rows(const std::vector<torch::Tensor*>& all) {
+  std::int64_t n = all.front()->size(0);
+  for (auto* t : all) n = std::min(n, t->size(0));
+  for (auto* t : all) *t = t->narrow(0, 0, n);
+}
+
+Log read_log(const h5::Handle& file) {
   Log log;
   log.domains = h5::read_strings_attribute(file, "domains");
   auto r = h5::open_group(file, "rounds");
@@ -41,14 +49,29 @@ Log read_log(const std::string& path) {
   log.expert_f1 = h5::read_tensor(r, "expert_macro_f1");
   log.seconds = h5::read_tensor(r, "seconds");
   log.bytes = h5::read_tensor(r, "bytes_sent");
-  // A reader may see datasets of a round being appended: use the rows all have.
-  const std::vector<torch::Tensor*> all = {&log.round,   &log.losses, &log.kl,         &log.util,
-                                           &log.top1,    &log.spec,   &log.moe_acc,    &log.moe_f1,
-                                           &log.expert_acc, &log.expert_f1, &log.seconds, &log.bytes};
-  std::int64_t n = log.round.size(0);
-  for (auto* t : all) n = std::min(n, t->size(0));
-  for (auto* t : all) *t = t->narrow(0, 0, n);
+  trim_to_common_rows({&log.round, &log.losses, &log.kl, &log.util, &log.top1, &log.spec, &log.moe_acc, &log.moe_f1,
+                       &log.expert_acc, &log.expert_f1, &log.seconds, &log.bytes});
   return log;
+}
+
+// `moecollab pretrain`'s OUT/pretrain-log.h5: one line (or CSV row) per round.
+void print_pretrain_log(const h5::Handle& file, const std::string& path, bool csv) {
+  auto r = h5::open_group(file, "rounds");
+  auto round = h5::read_tensor(r, "round"), loss = h5::read_tensor(r, "mlm_loss"),
+       acc = h5::read_tensor(r, "mlm_accuracy"), lr = h5::read_tensor(r, "learning_rate"),
+       seconds = h5::read_tensor(r, "seconds"), bytes = h5::read_tensor(r, "bytes_sent");
+  trim_to_common_rows({&round, &loss, &acc, &lr, &seconds, &bytes});
+  if (csv) std::printf("round,mlm_loss,mlm_accuracy,learning_rate,seconds,bytes_sent\n");
+  else {
+    std::printf("%s: pre-training, %s, %lld rounds on %zu ranks\n\nround  mlm loss  mlm acc        lr   seconds       MB\n",
+                path.c_str(), h5::read_string_attribute(file, "method").c_str(), static_cast<long long>(round.size(0)),
+                h5::read_strings_attribute(file, "domains").size());
+  }
+  for (std::int64_t i = 0; i < round.size(0); ++i) {
+    std::printf(csv ? "%lld,%.6g,%.6g,%.6g,%.6g,%.0f\n" : "%5lld %9.3f %8.3f %9.2g %9.1f %8.2f\n",
+                static_cast<long long>(round[i].item<std::int64_t>()), loss[i].item<double>(), acc[i].item<double>(),
+                lr[i].item<double>(), seconds[i].item<double>(), bytes[i].item<double>() / (csv ? 1.0 : 1e6));
+  }
 }
 
 double at(const torch::Tensor& t, std::int64_t i, std::int64_t j = -1) {
@@ -116,13 +139,22 @@ int report_main(int argc, char** argv) {
   bool csv = false;
   po::options_description options("report");
   options.add_options()
-      ("log", po::value(&path)->required(), "the run log (RUN_DIR/log.h5); also the first positional argument")
+      ("log", po::value(&path)->required(),
+       "the run log (RUN_DIR/log.h5) or a pre-training log (ENCODER_DIR/pretrain-log.h5); also the first positional "
+       "argument")
       ("csv", po::bool_switch(&csv), "print one CSV row per round instead of the table");
   po::positional_options_description positional;
   positional.add("log", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: moecollab report RUN.h5 [--csv]", options, vm, false, &positional)) return 0;
-  const auto log = read_log(path);
+  if (!parse_options(argc, argv, "usage: moecollab report RUN.h5 [--csv]", options, vm, &positional)) return 0;
+  const auto file = h5::open_file(path, h5::Mode::kReadSwmr);
+  const auto format = format_of(file);
+  if (format == "moecollab-pretrain-log") {
+    print_pretrain_log(file, path, csv);
+    return 0;
+  }
+  if (format != "moecollab-run-log") throw Error(path + ": not a MoECollab run log or pre-training log");
+  const auto log = read_log(file);
   if (csv) print_csv(log);
   else print_table(log, path);
   return 0;

@@ -100,6 +100,75 @@ void add_run_options(po::options_description& options, RunOptions& run) {
        "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds");
 }
 
+void add_backend_option(po::options_description& options, std::string& backend) {
+  options.add_options()
+      ("backend", po::value(&backend)->default_value(backend),
+       "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
+       "(nccl where every rank has a GPU of its own, else mpi)");
+}
+
+void add_pretrain_options(po::options_description& options, PretrainCommandOptions& c) {
+  add_data_options(options, c.data);
+  auto& p = c.pretrain;
+  add_encoder_options(options, p.encoder);
+  options.add_options()
+      ("pretrain-out,o", po::value(&c.out)->required(),
+       "directory to write the pre-trained encoder to (Hugging Face layout, plus pretrain-log.h5)")
+      ("pretrain-rounds", po::value(&p.rounds)->default_value(p.rounds), "rounds (one progress line and log row each)")
+      ("pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")
+      ("pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")
+      ("pretrain-max-length", po::value(&p.max_length)->default_value(p.max_length), "tokens per text")
+      ("mlm-optimizer", po::value(&p.optimizer)->default_value(p.optimizer), "adam or sgd")
+      ("mlm-lr", real(&p.lr), "peak learning rate")
+      ("mlm-schedule", po::value(&p.schedule)->default_value(p.schedule),
+       "linear: warm up over --mlm-warmup of all steps, then decay linearly to 0 (BERT's); constant: --mlm-lr throughout")
+      ("mlm-warmup", real(&p.warmup), "share of all steps spent warming up (linear schedule)")
+      ("mask-rate", real(&p.mask_rate), "share of tokens masked (BERT: 0.15)")
+      ("mlm-tie-decoder", po::value(&p.tie_decoder)->default_value(p.tie_decoder),
+       "score masked tokens with the word embeddings (BERT's tying; collapses rare tokens on small data, see README) "
+       "instead of a decoder matrix of its own")
+      ("fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
+       "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")
+      ("pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order")
+      ("pretrain-unlabelled", po::value(&p.use_unlabelled)->default_value(p.use_unlabelled),
+       "also pre-train on each domain's unlabelled.txt (more in-domain text without labels), not only its "
+       "training split");
+}
+
+void add_build_vocab_options(po::options_description& options, VocabCommandOptions& v) {
+  options.add_options()
+      ("domain", po::value(&v.data.domains)->composing()->required(), "a domain directory or file; repeat per domain")
+      ("out,o", po::value(&v.out)->required(), "where to write vocab.txt (written atomically)")
+      ("max-size", po::value(&v.build.max_size)->default_value(v.build.max_size), "tokens in the vocabulary at most")
+      ("min-count", po::value(&v.build.min_count)->default_value(v.build.min_count),
+       "a pair of pieces must occur this often to be merged into a token")
+      ("lower-case", po::value(&v.build.lower_case)->default_value(v.build.lower_case), "lower-case and strip accents")
+      ("split-seed", po::value(&v.data.split_seed)->default_value(v.data.split_seed),
+       "seed splitting single-file domains")
+      ("federated", po::bool_switch(&v.federated),
+       "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
+}
+
+const std::set<std::string>& pipeline_config_keys() {
+  static const std::set<std::string> keys = [] {
+    RunOptions run;
+    std::string backend;
+    PretrainCommandOptions pretrain;
+    VocabCommandOptions vocab;
+    po::options_description train_options, pretrain_options, vocab_options;
+    add_run_options(train_options, run);
+    add_backend_option(train_options, backend);
+    add_pretrain_options(pretrain_options, pretrain);
+    add_build_vocab_options(vocab_options, vocab);
+    std::set<std::string> names;
+    for (const auto* d : {&train_options, &pretrain_options, &vocab_options}) {
+      for (const auto& option : d->options()) names.insert(option->long_name());
+    }
+    return names;
+  }();
+  return keys;
+}
+
 std::map<std::string, std::string> describe_options(const po::variables_map& vm) {
   std::map<std::string, std::string> out;
   for (const auto& [key, entry] : vm) {

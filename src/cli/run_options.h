@@ -4,11 +4,14 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "moecollab/data/dataset.h"
 #include "moecollab/data/tokenizer.h"
+#include "moecollab/data/vocab_builder.h"
+#include "moecollab/train/pretrainer.h"
 #include "moecollab/train/train_options.h"
 #include "options.h"
 
@@ -43,6 +46,30 @@ struct RunOptions {
   bool test = false;  // report the test split after the last round
 };
 void add_run_options(po::options_description& options, RunOptions& run);
+// `train`'s --backend.
+void add_backend_option(po::options_description& options, std::string& backend);
+
+// `pretrain`: data, encoder sizes, the masked-LM schedule and --pretrain-out.
+struct PretrainCommandOptions {
+  DataOptions data;
+  PretrainOptions pretrain;
+  std::string out;  // the Hugging Face directory to write
+};
+void add_pretrain_options(po::options_description& options, PretrainCommandOptions& p);
+
+// `build-vocab`.
+struct VocabCommandOptions {
+  DataOptions data;
+  VocabBuildOptions build;
+  std::string out;
+  bool federated = false;
+};
+void add_build_vocab_options(po::options_description& options, VocabCommandOptions& v);
+
+// Every key that build-vocab, pretrain or train reads: one config file serves
+// the whole pipeline, each command takes its own keys, and a key that no
+// command knows is an error (a typo) in every command.
+const std::set<std::string>& pipeline_config_keys();
 
 // The WordPiece tokenizer: the encoder directory's vocab.txt and do_lower_case
 // with --encoder hf:DIR, else --vocab and --lower-case.

@@ -32,10 +32,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
   std::string backend = "auto";
   po::options_description options("train");
   add_run_options(options, run);
-  options.add_options()
-      ("backend", po::value(&backend)->default_value(backend),
-       "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
-       "(nccl where every rank has a GPU of its own, else mpi)");
+  add_backend_option(options, backend);
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"

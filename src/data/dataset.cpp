@@ -7,6 +7,7 @@
 
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
+#include "moecollab/util/utf8.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
@@ -60,6 +61,23 @@ std::vector<Example> to_examples(const std::vector<LabelledText>& rows, const La
   return out;
 }
 
+std::vector<std::string> read_text_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw file_error(path, 0, "cannot open");
+  std::vector<std::string> texts;
+  std::size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::size_t bad = 0;
+    if (!decode_utf8(line, &bad)) {
+      throw file_error(path, number, "line is not valid UTF-8 (bad byte at offset " + std::to_string(bad) + ")");
+    }
+    if (!line.empty()) texts.push_back(std::move(line));
+  }
+  return texts;
+}
+
 namespace {
 
 std::string find_split_file(const fs::path& dir, const std::string& split) {
@@ -87,6 +105,8 @@ Domain load_domain_dir(const std::string& dir_path) {
   d.val = to_examples(read_labelled_text(val_path), d.labels, val_path);
   const std::string test_path = find_split_file(dir, "test");
   d.test = to_examples(read_labelled_text(test_path), d.labels, test_path);
+  const fs::path unlabelled_path = dir / "unlabelled.txt";
+  if (fs::exists(unlabelled_path)) d.unlabelled = read_text_lines(unlabelled_path.string());
   return d;
 }
 

@@ -2,10 +2,9 @@
 
 #include <torch/torch.h>
 
-
 #include "moecollab/io/hdf5.h"
 #include "moecollab/util/error.h"
-#include "moecollab/util/files.h"
+#include "log_file.h"
 
 namespace moecollab {
 
@@ -23,47 +22,32 @@ struct RunLog::Datasets {
   h5::Appendable routing_round, routing_domain, routing_label, routing_predicted, routing_gate;
 };
 
-
 RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::make_unique<Datasets>()) {
   auto& d = *d_;
-  d.file = h5::open_file(path, h5::Mode::kCreate);
+  d.file = h5::create_log_file(path, {"moecollab-run-log", kRunLogFormatVersion, header.git_revision,
+                                      header.world_size, header.domains, header.config});
   d.domains = header.domains.size();
   d.experts = header.domains.size();
-  h5::write_attribute(d.file, "format", std::string("moecollab-run-log"));
-  h5::write_attribute(d.file, "format_version", kRunLogFormatVersion);
-  h5::write_attribute(d.file, "created", utc_timestamp());
-  h5::write_attribute(d.file, "git_revision", header.git_revision);
-  h5::write_attribute(d.file, "world_size", header.world_size);
   h5::write_attribute(d.file, "seed", header.seed);
   h5::write_attribute(d.file, "encoder_fingerprint", header.encoder_fingerprint);
   h5::write_attribute(d.file, "vocabulary_fingerprint", header.vocabulary_fingerprint);
-  h5::write_attribute(d.file, "domains", header.domains);
-  auto config = h5::create_group(d.file, "config");
-  for (const auto& [key, value] : header.config) h5::write_attribute(config, key, value);
   auto labels = h5::create_group(d.file, "labels");
   for (std::size_t i = 0; i < header.labels.size(); ++i) h5::write_attribute(labels, header.domains[i], header.labels[i]);
 
   auto rounds = h5::create_group(d.file, "rounds");
   const hsize_t D = d.domains, E = d.experts;
-  auto make = [&](const char* name, std::vector<hsize_t> shape, torch::ScalarType dtype, const char* unit,
-                  const std::vector<std::string>* columns = nullptr) {
-    auto a = h5::Appendable::create(rounds, name, shape, dtype);
-    h5::write_attribute(a.handle(), "unit", std::string(unit));
-    if (columns) h5::write_attribute(a.handle(), "columns", *columns);
-    return a;
-  };
-  d.round = make("round", {}, torch::kInt64, "round number, 1-based");
-  d.losses = make("losses", {5}, torch::kFloat64, "nats", &kLossColumns);
-  d.kl_utilization = make("kl_utilization", {}, torch::kFloat64, "nats");
-  d.utilization = make("utilization", {D, E}, torch::kFloat64, "gate weight");
-  d.top1 = make("top1_counts", {D, E}, torch::kInt64, "samples");
-  d.specialization = make("specialization", {E}, torch::kFloat64, "nats");
-  d.moe_accuracy = make("moe_accuracy", {D}, torch::kFloat64, "fraction");
-  d.moe_f1 = make("moe_macro_f1", {D}, torch::kFloat64, "fraction");
-  d.expert_accuracy = make("expert_accuracy", {D}, torch::kFloat64, "fraction");
-  d.expert_f1 = make("expert_macro_f1", {D}, torch::kFloat64, "fraction");
-  d.seconds = make("seconds", {6}, torch::kFloat64, "seconds", &kSecondsColumns);
-  d.bytes = make("bytes_sent", {5}, torch::kInt64, "bytes", &kByteColumns);
+  d.round = h5::create_round_dataset(rounds, "round", {}, torch::kInt64, "round number, 1-based");
+  d.losses = h5::create_round_dataset(rounds, "losses", {5}, torch::kFloat64, "nats", &kLossColumns);
+  d.kl_utilization = h5::create_round_dataset(rounds, "kl_utilization", {}, torch::kFloat64, "nats");
+  d.utilization = h5::create_round_dataset(rounds, "utilization", {D, E}, torch::kFloat64, "gate weight");
+  d.top1 = h5::create_round_dataset(rounds, "top1_counts", {D, E}, torch::kInt64, "samples");
+  d.specialization = h5::create_round_dataset(rounds, "specialization", {E}, torch::kFloat64, "nats");
+  d.moe_accuracy = h5::create_round_dataset(rounds, "moe_accuracy", {D}, torch::kFloat64, "fraction");
+  d.moe_f1 = h5::create_round_dataset(rounds, "moe_macro_f1", {D}, torch::kFloat64, "fraction");
+  d.expert_accuracy = h5::create_round_dataset(rounds, "expert_accuracy", {D}, torch::kFloat64, "fraction");
+  d.expert_f1 = h5::create_round_dataset(rounds, "expert_macro_f1", {D}, torch::kFloat64, "fraction");
+  d.seconds = h5::create_round_dataset(rounds, "seconds", {6}, torch::kFloat64, "seconds", &kSecondsColumns);
+  d.bytes = h5::create_round_dataset(rounds, "bytes_sent", {5}, torch::kInt64, "bytes", &kByteColumns);
   if (header.routing_samples > 0) {
     auto routing = h5::create_group(d.file, "routing");
     h5::write_attribute(routing, "samples_per_domain", static_cast<std::int64_t>(header.routing_samples));

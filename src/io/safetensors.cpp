@@ -36,15 +36,14 @@ const DtypeInfo* find_dtype(torch::ScalarType type) {
   return nullptr;
 }
 
-}  // namespace
-
-NamedTensors read_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+// Opens `path` and reads its JSON header; leaves `in` at the start of the buffer.
+nlohmann::json read_header(std::ifstream& in, const std::string& path, std::uint64_t& header_len) {
+  in.open(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
   const auto file_size = std::filesystem::file_size(path);
   unsigned char len_bytes[8];
   if (!in.read(reinterpret_cast<char*>(len_bytes), 8)) throw Error(path + ": too short for a safetensors header");
-  std::uint64_t header_len = 0;
+  header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > file_size - 8 || header_len > (100u << 20)) {
     throw Error(path + ": safetensors header length " + std::to_string(header_len) + " exceeds the file");
@@ -58,6 +57,27 @@ NamedTensors read_safetensors(const std::string& path) {
     throw Error(path + ": malformed safetensors header: " + e.what());
   }
   if (!json.is_object()) throw Error(path + ": safetensors header is not a JSON object");
+  return json;
+}
+
+}  // namespace
+
+std::vector<std::string> safetensors_names(const std::string& path) {
+  std::ifstream in;
+  std::uint64_t header_len = 0;
+  const auto json = read_header(in, path, header_len);
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : json.items()) {
+    if (name != "__metadata__") names.push_back(name);
+  }
+  return names;
+}
+
+NamedTensors read_safetensors(const std::string& path) {
+  std::ifstream in;
+  std::uint64_t header_len = 0;
+  const auto json = read_header(in, path, header_len);
+  const auto file_size = std::filesystem::file_size(path);
   const std::uint64_t buffer_size = file_size - 8 - header_len;
   std::string buffer(buffer_size, '\0');
   if (!in.read(buffer.data(), static_cast<std::streamsize>(buffer_size))) throw Error(path + ": truncated buffer");

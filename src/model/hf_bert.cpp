@@ -1,5 +1,7 @@
 #include "moecollab/model/hf_bert.h"
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -83,13 +85,19 @@ HfBertDirectory read_hf_bert_directory(const std::string& dir) {
   c.max_positions = field<std::int64_t>(j, "max_position_embeddings", config_path);
   c.type_vocab = j.value("type_vocab_size", std::int64_t{2});
   c.layer_norm_eps = j.value("layer_norm_eps", 1e-12);
-  c.pooling = "cls";
   const auto act = j.value("hidden_act", std::string("gelu"));
   if (act != "gelu") throw Error(config_path + ": hidden_act '" + act + "' is not supported (only BERT's exact 'gelu')");
   if (j.value("position_embedding_type", std::string("absolute")) != "absolute") {
     throw Error(config_path + ": only absolute position embeddings are supported");
   }
   c.validate();
+  // CLS pooling where a pooler says the [CLS] state was trained to summarise the
+  // text (BERT's next-sentence head); mean pooling for masked-LM-only encoders
+  // such as `moecollab pretrain` writes, whose [CLS] state no loss ever read.
+  const auto names = safetensors_names(d.weights_path);
+  d.has_pooler = std::any_of(names.begin(), names.end(),
+                             [](const std::string& n) { return n.find("pooler.") != std::string::npos; });
+  c.pooling = d.has_pooler ? "cls" : "mean";
   const auto tok = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(tok)) d.lower_case = read_json(tok.string()).value("do_lower_case", true);
   return d;
@@ -133,6 +141,8 @@ void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Mod
                            {"type_vocab_size", c.type_vocab}, {"layer_norm_eps", c.layer_norm_eps},
                            {"hidden_act", "gelu"}, {"position_embedding_type", "absolute"},
                            {"pad_token_id", vocab.pad_id()}};
+  // A head with a decoder matrix of its own is untied from the word embeddings.
+  if (mlm_head && mlm_head->named_parameters().contains("decoder.weight")) config["tie_word_embeddings"] = false;
   auto write_text = [&](const std::string& name, const std::string& text) {
     write_file_atomically((fs::path(dir) / name).string(), [&](std::ostream& out) { out << text; });
   };

@@ -11,13 +11,19 @@ MlmTransformImpl::MlmTransformImpl(std::int64_t hidden, double eps) {
 
 torch::Tensor MlmTransformImpl::forward(const torch::Tensor& x) { return LayerNorm(torch::gelu(dense(x))); }
 
-MlmHeadImpl::MlmHeadImpl(const EncoderConfig& config) {
+MlmHeadImpl::MlmHeadImpl(const EncoderConfig& config, bool tied) {
   transform = register_module("transform", MlmTransform(config.hidden, config.layer_norm_eps));
+  if (!tied) {
+    decoder = register_module(
+        "decoder", torch::nn::Linear(torch::nn::LinearOptions(config.hidden, config.vocab_size).bias(false)));
+    torch::NoGradGuard no_grad;
+    decoder->weight.normal_(0.0, config.init_std);
+  }
   bias = register_parameter("bias", torch::zeros({config.vocab_size}));
 }
 
 torch::Tensor MlmHeadImpl::forward(const torch::Tensor& hidden, const torch::Tensor& word_embeddings) {
-  return torch::matmul(transform(hidden), word_embeddings.t()) + bias;
+  return torch::matmul(transform(hidden), (tied() ? word_embeddings : decoder->weight).t()) + bias;
 }
 
 MaskedBatch mask_tokens(const torch::Tensor& ids, const torch::Tensor& mask, std::int64_t mask_id,

@@ -8,7 +8,8 @@ namespace moecollab {
 
 Encoder make_encoder(TrainOptions& options) {
   // "auto" pooling: the mean for the random encoder (its CLS state is nearly
-  // constant), CLS for a loaded BERT, as BERT was trained.
+  // constant); for a loaded BERT, CLS where it has a pooler (as BERT-base was
+  // trained, with next-sentence prediction), else the mean (masked-LM only).
   const bool automatic = options.encoder.pooling == "auto";
   if (options.encoder_dir.empty()) {
     if (automatic) options.encoder.pooling = "mean";

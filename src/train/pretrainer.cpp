@@ -1,5 +1,6 @@
 #include "moecollab/train/pretrainer.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "moecollab/comm/agreement.h"
@@ -18,13 +19,22 @@ FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& 
       throw Error("pretrain: --mlm-optimizer must be adam or sgd, not '" + options_.optimizer + "'");
     }
     if (options_.fedavg_every < 0) throw Error("pretrain: --fedavg-every must be 0 (FedSGD) or positive");
+    if (options_.schedule != "linear" && options_.schedule != "constant") {
+      throw Error("pretrain: --mlm-schedule must be linear or constant, not '" + options_.schedule + "'");
+    }
+    if (!(options_.warmup >= 0 && options_.warmup < 1)) throw Error("pretrain: --mlm-warmup must be in [0, 1)");
     if (options_.encoder.pooling == "auto") options_.encoder.pooling = "mean";  // unused by masked-LM training
     encoder_ = Encoder(options_.encoder);  // same seed on every rank: identical start
-    shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length,
-                                           options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1));
+    std::vector<Example> texts = own.train;  // labels unused
+    if (options_.use_unlabelled) {
+      for (const auto& text : own.unlabelled) texts.push_back({text, 0});
+    }
+    corpus_ = tokenize_split(*tokenizer_, texts, options_.max_length);
+    sampler_ = std::make_unique<BatchSampler>(
+        texts.size(), options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1));
   });
   torch::manual_seed(options_.encoder.seed + 1);
-  head_ = MlmHead(options_.encoder);
+  head_ = MlmHead(options_.encoder, options_.tie_decoder);
   encoder_->set_frozen(false);
   encoder_->train();
   if (options_.optimizer == "adam") {
@@ -32,10 +42,11 @@ FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& 
   } else {
     optimizer_ = std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(options_.lr));
   }
-  auto sizes = torch::tensor({static_cast<double>(shard_->train.labels.size())}, torch::kFloat64);
+  auto sizes = torch::tensor({static_cast<double>(corpus_.encodings.size())}, torch::kFloat64);
   auto total = sizes.clone();
   comm_.allreduce_sum(total);
   share_ = sizes.item<double>() / total.item<double>();
+  corpus_texts_ = static_cast<std::uint64_t>(total.item<double>());
   rng_.seed(options_.seed * 1000003ULL + static_cast<std::uint64_t>(comm_.rank()));
 }
 
@@ -51,6 +62,15 @@ torch::Tensor FederatedPretrainer::flat_parameters() const {
   return torch::cat(parts);
 }
 
+double FederatedPretrainer::learning_rate(int step) const {
+  if (options_.schedule == "constant") return options_.lr;
+  const double total = std::max(1, options_.rounds * options_.steps);
+  const double warm = options_.warmup * total;
+  const double at = step + 1.0;
+  if (at <= warm) return options_.lr * at / warm;
+  return options_.lr * std::max(0.0, (total - at + 1.0) / (total - warm + 1.0));
+}
+
 PretrainReport FederatedPretrainer::run_round() {
   const auto start = std::chrono::steady_clock::now();
   const auto bytes_before = comm_.stats().bytes_sent();
@@ -59,9 +79,9 @@ PretrainReport FederatedPretrainer::run_round() {
   const std::int64_t mask_id = vocab.find(Vocabulary::kMask);
   if (mask_id < 0) throw Error("pretrain: the vocabulary has no [MASK] token");
   const auto params = parameters();
-  double loss_sum = 0, correct = 0, masked = 0;
+  double loss_sum = 0, correct = 0, masked = 0, lr = options_.lr;
   for (int s = 0; s < options_.steps; ++s, ++step_) {
-    const auto batch = shard_->next_train_batch(options_.batch_size);
+    const auto batch = gather_batch(corpus_, sampler_->next(options_.batch_size), vocab.pad_id());
     const auto masked_batch = mask_tokens(batch.ids, batch.mask, mask_id, options_.encoder.vocab_size, specials,
                                           options_.mask_rate, rng_);
     const auto positions = masked_batch.labels.ne(-100);
@@ -70,6 +90,8 @@ PretrainReport FederatedPretrainer::run_round() {
     const auto scores = head_->forward(hidden, encoder_->word_embeddings());
     const auto loss = torch::cross_entropy_loss(scores, targets);
     optimizer_->zero_grad();
+    lr = learning_rate(step_);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
     if (options_.fedavg_every == 0) {
       (loss * share_).backward();  // Σ over ranks of share_r · ∇loss_r = FedSGD's gradient
       std::vector<double> none;
@@ -98,6 +120,8 @@ PretrainReport FederatedPretrainer::run_round() {
   report.round = ++round_;
   report.loss = totals[0].item<double>();
   report.accuracy = totals[2].item<double>() > 0 ? totals[1].item<double>() / totals[2].item<double>() : 0.0;
+  report.masked_tokens = static_cast<std::uint64_t>(totals[2].item<double>());
+  report.learning_rate = lr;
   report.bytes_sent = comm_.stats().bytes_sent() - bytes_before;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

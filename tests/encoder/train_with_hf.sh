@@ -11,7 +11,7 @@ rm -rf "$run"
 grep -q "^final (val)" "$run.out"
 "$bin" predict --checkpoint "$run/checkpoints/round-000001.h5" --text "the cat sat on the mat" | tee "$run.pred"
 grep -q '"domain_from":"highest gate weight"' "$run.pred"
-# Mean pooling over a loaded BERT when asked (default for hf: CLS).
+# Mean pooling over a loaded BERT when asked ("auto" gives CLS here: the directory has a pooler).
 "$bin" train-local --encoder "hf:$bert" --encoder-pooling mean --domain data/quotes --domain data/language --rounds 1 \
   --local-steps 5 --gate-steps 3 --max-length 32 | grep -q "^final (val)"
 echo "ok: trained and served with hf:$bert"

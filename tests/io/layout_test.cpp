@@ -1,7 +1,7 @@
-// Checks a run log against docs/hdf5-layout.md, reading it with the plain HDF5
-// C API (not our writer's wrapper): every row of the run-log table must exist
-// with the documented shape and element type.
-//   moecollab_layout_test LOG.h5 docs/hdf5-layout.md
+// Checks a log against docs/hdf5-layout.md, reading it with the plain HDF5 C
+// API (not our writer's wrapper): every row of the named table (run-log or
+// pretrain-log) must exist with the documented shape and element type.
+//   moecollab_layout_test LOG.h5 docs/hdf5-layout.md [TABLE]
 #include <hdf5.h>
 
 #include <cctype>
@@ -77,10 +77,12 @@ void check_attribute(hid_t file, const std::string& object, const std::string& n
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s LOG.h5 hdf5-layout.md\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s LOG.h5 hdf5-layout.md [TABLE (run-log, pretrain-log)]\n", argv[0]);
     return 2;
   }
+  const std::string marker = "<!-- layout:" + std::string(argc == 4 ? argv[3] : "run-log") + " -->";
+  const int min_rows = argc == 4 && std::string(argv[3]) != "run-log" ? 5 : 20;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const hid_t file = H5Fopen(argv[1], H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
   if (file < 0) {
@@ -109,8 +111,8 @@ int main(int argc, char** argv) {
   bool in_table = false;
   int rows = 0;
   for (std::string line; std::getline(doc, line);) {
-    if (line.find("<!-- layout:run-log -->") != std::string::npos) { in_table = true; continue; }
-    if (line.find("<!-- /layout -->") != std::string::npos) break;
+    if (line.find(marker) != std::string::npos) { in_table = true; continue; }
+    if (in_table && line.find("<!-- /layout -->") != std::string::npos) break;
     if (!in_table || line.rfind("| `", 0) != 0) continue;
     std::vector<std::string> cells;
     std::stringstream in(line.substr(1));
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
     H5Oclose(obj);
   }
   H5Fclose(file);
-  if (rows < 20) {
+  if (rows < min_rows) {
     std::fprintf(stderr, "only %d documented rows found in %s\n", rows, argv[2]);
     return 1;
   }

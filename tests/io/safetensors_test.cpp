@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -40,6 +41,9 @@ TEST(Safetensors, RoundTrip) {
   EXPECT_EQ(back.at("c").scalar_type(), torch::kFloat32);  // reals come back as float32
   EXPECT_TRUE(torch::allclose(back.at("c"), t.at("c").to(torch::kFloat32)));
   EXPECT_EQ(back.at("empty").sizes(), (std::vector<std::int64_t>{0, 3}));
+  auto names = safetensors_names(path);  // the header only; no __metadata__
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.weight", "b", "c", "empty"}));
 }
 
 TEST(Safetensors, HalfAndBfloat16BecomeFloat32) {

@@ -1,6 +1,7 @@
 // Federated masked-LM pre-training: FedSGD keeps replicas bit-identical;
 // FedAvg with K = 1 and plain SGD computes what FedSGD does; the loss falls;
-// the result round-trips through the Hugging Face layout.
+// the result round-trips through the Hugging Face layout (mean pooling: no
+// pooler); the learning rate follows BERT's warm-up and linear decay.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -78,11 +79,28 @@ TEST(Pretrainer, LossFallsAndTheResultLoadsAsHuggingFaceBert) {
   if (world().rank() == 0) {
     save_hf_bert(dir, p.encoder(), p.head().get(), s.tokenizer->vocabulary(), true);
     std::vector<std::string> ignored;
-    auto loaded = load_hf_bert(read_hf_bert_directory(dir), &ignored);
+    const auto directory = read_hf_bert_directory(dir);
+    EXPECT_FALSE(directory.has_pooler);
+    EXPECT_EQ(directory.config.pooling, "mean");  // masked-LM only: no trained [CLS] summary
+    auto loaded = load_hf_bert(directory, &ignored);
     EXPECT_EQ(parameter_fingerprint(*loaded), parameter_fingerprint(*p.encoder()));
     EXPECT_EQ(ignored.size(), p.head()->parameters().size());  // the MLM head, ignored by the encoder
   }
   world().barrier();
+}
+
+TEST(Pretrainer, LearningRateWarmsUpThenDecaysLinearly) {
+  auto s = setup();
+  s.options.rounds = 2;
+  s.options.steps = 5;
+  s.options.warmup = 0.2;  // 2 of 10 steps
+  s.options.lr = 1e-3;
+  FederatedPretrainer p(s.options, own(s), s.tokenizer, world());
+  // Step t (1-based) of T = 10: t / 2 · lr while warming, then (T − t + 1) / (T − 2 + 1) · lr.
+  EXPECT_NEAR(p.run_round().learning_rate, 1e-3 * 6.0 / 9.0, 1e-12);
+  EXPECT_NEAR(p.run_round().learning_rate, 1e-3 * 1.0 / 9.0, 1e-12);
+  s.options.schedule = "constant";
+  EXPECT_DOUBLE_EQ(FederatedPretrainer(s.options, own(s), s.tokenizer, world()).run_round().learning_rate, 1e-3);
 }
 
 }  // namespace moecollab

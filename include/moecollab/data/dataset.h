@@ -31,6 +31,9 @@ struct Domain {
   std::string name;
   LabelSet labels;
   std::vector<Example> train, val, test;
+  // More in-domain text without labels (DIR/unlabelled.txt, one per line);
+  // only masked-LM pre-training reads it. Empty when the file is absent.
+  std::vector<std::string> unlabelled;
 };
 
 enum class Split { kTrain, kVal, kTest };
@@ -53,8 +56,12 @@ LabelSet labels_from_examples(const std::vector<LabelledText>& rows);
 std::vector<Example> to_examples(const std::vector<LabelledText>& rows, const LabelSet& labels,
                                  const std::string& path);
 
-// Loads DIR/{train,val,test}.{jsonl,csv,tsv} and DIR/labels.txt (if present;
-// otherwise labels come from the train split). The domain name is the
+// Lines of a UTF-8 text file, blank ones skipped; an invalid line is an Error
+// naming the file and line.
+std::vector<std::string> read_text_lines(const std::string& path);
+
+// Loads DIR/{train,val,test}.{jsonl,csv,tsv}, DIR/labels.txt (if present;
+// otherwise labels come from the train split) and DIR/unlabelled.txt (if present). The domain name is the
 // directory's last component.
 Domain load_domain_dir(const std::string& dir);
 

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "moecollab/train/trainer_state.h"
 
@@ -16,6 +17,9 @@ namespace moecollab {
 // as is for I64/I32/U8. Throws Error naming the file for a truncated file, a
 // malformed header, an unknown dtype, or offsets outside the buffer.
 NamedTensors read_safetensors(const std::string& path);
+
+// The tensor names of the file's header, without reading the buffer.
+std::vector<std::string> safetensors_names(const std::string& path);
 
 // Writes `tensors` (float32, float64, int64, int32, uint8) with optional
 // string metadata, atomically (temporary file, then rename).

@@ -30,7 +30,7 @@ struct EncoderConfig {
   // The default encoder is random and frozen: its CLS state carries almost
   // nothing of the text (BERT's 0.02 init makes attention near-uniform and the
   // CLS token's own embedding dominates; trained on it, experts stay at chance),
-  // while the mean keeps a bag-of-tokens signal. Pretrained encoders use "cls".
+  // while the mean keeps a bag-of-tokens signal. Loaded BERTs with a pooler use "cls".
   std::string pooling = "mean";
 
   // Throws Error naming the field when the sizes are inconsistent.

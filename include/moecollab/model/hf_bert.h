@@ -18,7 +18,8 @@ namespace moecollab {
 
 struct HfBertDirectory {
   std::string dir;
-  EncoderConfig config;      // pooling "cls", as BERT
+  EncoderConfig config;      // pooling "cls" with a pooler, else "mean"
+  bool has_pooler = false;   // model.safetensors holds pooler.* (a [CLS] trained to summarise)
   bool lower_case = true;    // tokenizer_config.json do_lower_case (default true)
   std::string vocab_path;    // dir/vocab.txt
   std::string weights_path;  // dir/model.safetensors
@@ -34,7 +35,8 @@ std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTenso
 // Writes `encoder` (and, when given, its masked-LM head under "cls.predictions.")
 // as a Hugging Face BERT directory that load_hf_bert (and Hugging Face's
 // BertForMaskedLM) reads: config.json, vocab.txt, tokenizer_config.json,
-// model.safetensors (encoder tensors prefixed "bert.").
+// model.safetensors (encoder tensors prefixed "bert."; an untied head adds
+// "tie_word_embeddings": false to config.json).
 void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head,
                   const Vocabulary& vocab, bool lower_case);
 

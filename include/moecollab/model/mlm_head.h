@@ -1,6 +1,7 @@
 // BERT's masked-language-model head, for pre-training the shared encoder:
-// transform (dense + GELU + LayerNorm), then scores over the vocabulary with
-// the encoder's word-embedding matrix (tied, as BERT does) plus a bias.
+// transform (dense + GELU + LayerNorm), then scores over the vocabulary plus a
+// bias, with the encoder's word-embedding matrix (tied, as BERT does) or with
+// a decoder matrix of its own (untied, our default: see PretrainOptions).
 // Parameter names follow Hugging Face's BertForMaskedLM under "cls.predictions.".
 // Also: BERT's masking of 15% of the tokens (80% [MASK], 10% random, 10% kept).
 #pragma once
@@ -24,11 +25,15 @@ TORCH_MODULE(MlmTransform);
 
 class MlmHeadImpl : public torch::nn::Module {
  public:
-  MlmHeadImpl(const EncoderConfig& config);
-  // hidden: n×d states of the masked positions; word_embeddings: vocab×d. Returns n×vocab scores.
+  // Untied: a vocab×d decoder, normal(0, config.init_std) as BERT initialises.
+  MlmHeadImpl(const EncoderConfig& config, bool tied);
+  // hidden: n×d states of the masked positions; word_embeddings: vocab×d
+  // (used when tied). Returns n×vocab scores.
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& word_embeddings);
+  bool tied() const { return decoder.is_empty(); }
 
   MlmTransform transform{nullptr};
+  torch::nn::Linear decoder{nullptr};  // untied only; no bias of its own (BERT's bias is `bias`)
   torch::Tensor bias;
 };
 TORCH_MODULE(MlmHead);

@@ -22,7 +22,8 @@ namespace moecollab {
 // The shared encoder of a run: loaded from options.encoder_dir (whose
 // config.json then replaces options.encoder), or else the random default
 // built from options.encoder. Pooling "auto" becomes "mean" for the random
-// encoder and "cls" for a loaded one; "cls" or "mean" is used as given.
+// encoder and for a loaded one without a pooler (masked-LM only, as `pretrain`
+// writes), "cls" for one with a pooler (BERT-base); "cls" or "mean" as given.
 // REQUIRES: options.encoder.vocab_size is the tokenizer's; a directory whose
 // vocab_size differs is an Error.
 Encoder make_encoder(TrainOptions& options);
