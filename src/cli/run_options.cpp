@@ -78,7 +78,10 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        "weight of KL(mean g || uniform); > 0 balances expert utilization")
       ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
-      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")
+      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch),
+       "batch size for evaluation and for computing the feature cache")
+      ("no-feature-cache", po::bool_switch()->notifier([&t](bool off) { t.feature_cache = !off; }),
+       "run the frozen encoder on every batch instead of computing each text's features once per run")
       ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
        "per round, log the routing (true label, gate weights, prediction) of the first N validation texts of "
        "each domain to the run log's /routing datasets (0: none)");
@@ -125,8 +128,8 @@ void add_pretrain_options(po::options_description& options, PretrainCommandOptio
       ("mlm-warmup", real(&p.warmup), "share of all steps spent warming up (linear schedule)")
       ("mask-rate", real(&p.mask_rate), "share of tokens masked (BERT: 0.15)")
       ("mlm-tie-decoder", po::value(&p.tie_decoder)->default_value(p.tie_decoder),
-       "score masked tokens with the word embeddings (BERT's tying; collapses rare tokens on small data, see README) "
-       "instead of a decoder matrix of its own")
+       "true: score masked tokens with the word embeddings (BERT's tying); false: with a decoder matrix of its "
+       "own, which keeps rare tokens' embeddings from collapsing on small corpora (README)")
       ("fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
        "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")
       ("pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order")

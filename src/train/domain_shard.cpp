@@ -36,6 +36,34 @@ std::vector<std::vector<std::size_t>> DomainShard::chunks(std::size_t size, std:
   return out;
 }
 
+void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
+  for (const auto which : {Split::kTrain, Split::kVal, Split::kTest}) {
+    const auto& data = split(which);
+    std::vector<torch::Tensor> parts;
+    for (const auto& rows : chunks(data.labels.size(), chunk)) {
+      parts.push_back(encode_features(encoder, gather_batch(data, rows, pad_id)));
+    }
+    cache[static_cast<int>(which)] =
+        parts.empty() ? torch::zeros({0, encoder->config().hidden}) : torch::cat(parts).contiguous();
+  }
+}
+
+FeatureBatch DomainShard::features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const {
+  const auto& data = split(which);
+  if (!cached()) {
+    auto batch = gather_batch(data, rows, pad_id);
+    return {encode_features(encoder, batch), batch.labels};
+  }
+  std::vector<std::int64_t> index(rows.begin(), rows.end()), labels;
+  for (auto r : rows) labels.push_back(data.labels.at(r));
+  return {cache[static_cast<int>(which)].index_select(0, torch::tensor(index, torch::kInt64)),
+          torch::tensor(labels, torch::kInt64)};
+}
+
+FeatureBatch DomainShard::next_train_features(Encoder& encoder, std::size_t batch_size) {
+  return features(encoder, Split::kTrain, sampler.next(batch_size));
+}
+
 torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch) {
   torch::NoGradGuard no_grad;  // the encoder is frozen
   return encoder->forward(batch.ids, batch.mask);

@@ -89,6 +89,7 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
 
   run_on_every_rank(comm_, [&] {
     shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank));
+    if (options_.feature_cache) shard_->cache_features(encoder_, options_.eval_batch);
   });
   domain_names_ = comm_.allgather_strings(own.name);
   for (const auto& joined : comm_.allgather_strings(join_lines(own.labels.names))) {
@@ -131,8 +132,8 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
 }
 
 CollaborativeStep FederatedTrainer::collaborative_step() {
-  const auto batch = shard_->next_train_batch(options_.batch_size);
-  auto f = forward(encode_features(encoder_, batch), true);
+  const auto batch = shard_->next_train_features(encoder_, options_.batch_size);
+  auto f = forward(batch.features, true);
   std::int64_t total_rows = 0;
   for (auto n : f.counts) total_rows += n;
   const double share = static_cast<double>(batch.labels.size(0)) / static_cast<double>(total_rows);
@@ -183,7 +184,7 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   for (std::int64_t i = 0; i < rounds.item<std::int64_t>(); ++i) {
     torch::Tensor features;
     if (i < static_cast<std::int64_t>(chunks.size())) {
-      features = encode_features(encoder_, gather_batch(data, chunks[static_cast<std::size_t>(i)], shard_->pad_id));
+      features = shard_->features(encoder_, split, chunks[static_cast<std::size_t>(i)]).features;
     } else {
       features = torch::zeros({0, options_.encoder.hidden});
     }

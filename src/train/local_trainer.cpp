@@ -16,6 +16,7 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   const std::int64_t hidden = options_.encoder.hidden;
   for (std::size_t i = 0; i < domains.size(); ++i) {
     shards_.emplace_back(domains[i], *tokenizer_, options_.max_length, sampler_seed(options_, i));
+    if (options_.feature_cache) shards_.back().cache_features(encoder_, options_.eval_batch);
     experts_.push_back(make_expert(options_, hidden, shards_.back().classes, i));
     expert_optimizers_.push_back(make_optimizer(*experts_.back(), options_.expert_lr));
   }
@@ -34,8 +35,8 @@ double LocalTrainer::local_phase() {
 CollaborativeStep LocalTrainer::collaborative_step() {
   std::vector<torch::Tensor> features, labels, classes;
   for (auto& shard : shards_) {
-    const auto batch = shard.next_train_batch(options_.batch_size);
-    features.push_back(encode_features(encoder_, batch));
+    const auto batch = shard.next_train_features(encoder_, options_.batch_size);
+    features.push_back(batch.features);
     labels.push_back(batch.labels);
     classes.push_back(torch::full_like(batch.labels, shard.classes));
   }
@@ -66,8 +67,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out = mixture_forward(experts_, gate_, encode_features(encoder_, gather_batch(data, rows, shard.pad_id)),
-                                       false);
+      const auto out = mixture_forward(experts_, gate_, shard.features(encoder_, split, rows).features, false);
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);

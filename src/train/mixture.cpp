@@ -66,8 +66,8 @@ double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, 
                             Encoder& encoder, const TrainOptions& options) {
   double loss_sum = 0;
   for (int step = 0; step < options.local_steps; ++step) {
-    const auto batch = shard.next_train_batch(options.batch_size);
-    const auto loss = torch::cross_entropy_loss(expert->forward(encode_features(encoder, batch)), batch.labels);
+    const auto batch = shard.next_train_features(encoder, options.batch_size);
+    const auto loss = torch::cross_entropy_loss(expert->forward(batch.features), batch.labels);
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();

@@ -43,6 +43,30 @@ TEST(LocalTrainer, LearnsWellAboveChanceAndIsDeterministic) {
   EXPECT_GT(ra.domains[1].utilization[1], 0.5) << format_round(ra);
 }
 
+// The encoder is frozen, so features computed once per run (the default) give
+// the training that encoding every batch gives, up to float rounding.
+TEST(LocalTrainer, FeatureCacheTrainsAsEncodingEveryBatch) {
+  const auto domains = fixture_domains();
+  const auto tokenizer = fixture_tokenizer(domains);
+  auto options = small_options();
+  options.rounds = 2;
+  options.eval_batch = 7;  // cache chunks differ from the training batches
+  LocalTrainer cached(options, domains, tokenizer);
+  options.feature_cache = false;
+  LocalTrainer encoded(options, domains, tokenizer);
+  for (int r = 0; r < options.rounds; ++r) {
+    const auto a = cached.run_round(), b = encoded.run_round();
+    EXPECT_NEAR(a.local_loss, b.local_loss, 1e-4) << "round " << a.round;
+    EXPECT_NEAR(a.gate.total, b.gate.total, 1e-4) << "round " << a.round;
+    for (std::size_t d = 0; d < a.domains.size(); ++d) {
+      EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 0.01) << format_round(a) << "\n" << format_round(b);
+      for (std::size_t e = 0; e < a.domains[d].utilization.size(); ++e) {
+        EXPECT_NEAR(a.domains[d].utilization[e], b.domains[d].utilization[e], 1e-4);
+      }
+    }
+  }
+}
+
 TEST(LocalTrainer, MixtureForwardIsTheSumOfWeightedPaddedExperts) {
   const auto options = small_options();
   std::vector<Expert> experts = {make_expert(options, 32, 3, 0), make_expert(options, 32, 2, 1)};

@@ -1,6 +1,8 @@
-// One domain's data as a trainer holds it: its splits tokenized once, and the
-// seeded sampler that draws its training batches. In the federated runtime
-// each rank holds only its own shard; raw text never leaves it.
+// One domain's data as a trainer holds it: its splits tokenized once, the
+// seeded sampler that draws its training batches and, since the encoder is
+// frozen, optionally every text's features computed once (the feature cache):
+// then adapters, gate and evaluation never run the encoder again. In the
+// federated runtime each rank holds only its own shard; raw text never leaves it.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,6 +18,12 @@
 
 namespace moecollab {
 
+// Encoder features of some rows of a split, with their labels.
+struct FeatureBatch {
+  torch::Tensor features;  // b×d
+  torch::Tensor labels;    // b int64
+};
+
 struct DomainShard {
   // REQUIRES: domain has non-empty train and val splits.
   DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length, std::uint64_t sampler_seed);
@@ -26,12 +34,23 @@ struct DomainShard {
   // Consecutive row ranges [start, start + batch) covering a split of `size` rows.
   static std::vector<std::vector<std::size_t>> chunks(std::size_t size, std::size_t batch);
 
+  // Computes every split's features under the frozen `encoder` once, `chunk`
+  // texts per forward pass; features() and next_train_features() then read them.
+  void cache_features(Encoder& encoder, std::size_t chunk);
+  bool cached() const { return cache[0].defined(); }
+  // Features of `rows` of a split: from the cache, or else encoded now (same values
+  // up to float rounding: padding is masked out).
+  FeatureBatch features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const;
+  // The next training batch's features (draws from `sampler` either way).
+  FeatureBatch next_train_features(Encoder& encoder, std::size_t batch_size);
+
   std::string name;
   std::vector<std::string> labels;  // label names, id order
   std::int64_t classes;
   std::int64_t pad_id;
   TokenizedSplit train, val, test;
   BatchSampler sampler;
+  torch::Tensor cache[3];  // train, val, test features (n×d) once cached
 };
 
 // Features of a batch under the frozen encoder (no autograd graph).

@@ -26,6 +26,9 @@ struct TrainOptions {
   std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
   bool joint = false;             // gate phase also trains the experts through the mixture
   std::size_t eval_batch = 256;
+  // The encoder is frozen: compute each text's features once per run and train
+  // and evaluate on them (DomainShard::cache_features); false encodes every batch.
+  bool feature_cache = true;
   std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
 };
 
