@@ -15,12 +15,15 @@
 namespace moecollab::cli {
 namespace {
 
-WordCounts count_training_words(const DataOptions& data, const std::vector<std::string>& paths, bool lower_case) {
+// Words of the domains' training splits (and unlabelled texts); val/test stay unseen.
+WordCounts count_training_words(const VocabCommandOptions& v, const std::vector<std::string>& paths) {
   std::vector<std::string> texts;
   for (const auto& path : paths) {
-    for (const auto& ex : load_domain(path, data.split_seed).train) texts.push_back(ex.text);  // val/test stay unseen
+    const auto domain = load_domain(path, v.data.split_seed);
+    for (const auto& ex : domain.train) texts.push_back(ex.text);
+    if (v.unlabelled) texts.insert(texts.end(), domain.unlabelled.begin(), domain.unlabelled.end());
   }
-  return count_words(texts, lower_case);
+  return count_words(texts, v.build.lower_case);
 }
 
 }  // namespace
@@ -37,7 +40,7 @@ int build_vocab_main(int argc, char** argv) {
     return 0;
   }
   if (!v.federated) {
-    const auto vocab = build_vocabulary_from_counts(count_training_words(data, data.domains, build.lower_case), build);
+    const auto vocab = build_vocabulary_from_counts(count_training_words(v, data.domains), build);
     vocab.save(out);
     std::cout << "build-vocab: " << vocab.size() << " tokens -> " << out << "\n";
     return 0;
@@ -50,7 +53,7 @@ int build_vocab_main(int argc, char** argv) {
     }
     WordCounts own;
     run_on_every_rank(comm, [&] {
-      own = count_training_words(data, {data.domains[static_cast<std::size_t>(comm.rank())]}, build.lower_case);
+      own = count_training_words(v, {data.domains[static_cast<std::size_t>(comm.rank())]});
     });
     std::vector<WordCounts> parts;
     for (const auto& text : comm.allgather_strings(serialize_word_counts(own))) parts.push_back(parse_word_counts(text));

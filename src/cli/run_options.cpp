@@ -148,6 +148,9 @@ void add_build_vocab_options(po::options_description& options, VocabCommandOptio
       ("lower-case", po::value(&v.build.lower_case)->default_value(v.build.lower_case), "lower-case and strip accents")
       ("split-seed", po::value(&v.data.split_seed)->default_value(v.data.split_seed),
        "seed splitting single-file domains")
+      ("vocab-unlabelled", po::value(&v.unlabelled)->default_value(v.unlabelled),
+       "also count the words of each domain's unlabelled.txt (the text pre-training reads), not only its "
+       "training split")
       ("federated", po::bool_switch(&v.federated),
        "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
 }
@@ -215,6 +218,12 @@ std::shared_ptr<const Tokenizer> load_tokenizer(const RunOptions& run) {
     return std::make_shared<WordPieceTokenizer>(Vocabulary::load(dir.vocab_path), WordPieceOptions{dir.lower_case});
   }
   return std::make_shared<WordPieceTokenizer>(Vocabulary::load(run.data.vocab), WordPieceOptions{run.data.lower_case});
+}
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f s", seconds);
+  return text;
 }
 
 int threads_for(const DataOptions& data, int ranks_per_node) {

@@ -63,6 +63,7 @@ struct VocabCommandOptions {
   VocabBuildOptions build;
   std::string out;
   bool federated = false;
+  bool unlabelled = true;  // also count each domain's unlabelled.txt
 };
 void add_build_vocab_options(po::options_description& options, VocabCommandOptions& v);
 
@@ -84,6 +85,9 @@ std::string git_revision();
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
 
+
+// "1.23 s".
+std::string seconds_text(double seconds);
 
 // --threads, or else the machine's cores divided among `ranks_per_node` processes.
 int threads_for(const DataOptions& data, int ranks_per_node);

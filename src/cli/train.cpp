@@ -61,7 +61,10 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
     for (std::size_t r = 0; r < trainer.domain_names().size(); ++r) {
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
     }
-    std::cout << "; vocab " << tokenizer->vocabulary().size() << std::endl;
+    std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
+              << (run.train.feature_cache ? "feature cache " + seconds_text(trainer.shard().cache_seconds) + " (rank 0)"
+                                          : std::string("no feature cache"))
+              << std::endl;
   }
   RunContext context;
   context.root = root;

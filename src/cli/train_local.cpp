@@ -36,7 +36,10 @@ int train_local_main(int argc, char** argv) {
     context.header.domains.push_back(s.name);
     context.header.labels.push_back(s.labels);
   }
-  std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads"
+  double cache_seconds = 0;
+  for (const auto& s : trainer.shards()) cache_seconds += s.cache_seconds;
+  std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads; "
+            << (run.train.feature_cache ? "feature cache " + seconds_text(cache_seconds) : std::string("no feature cache"))
             << std::endl;
   context.header.routing_samples = run.train.log_routing;
   run_training(trainer, run, context);

@@ -9,8 +9,8 @@
 namespace moecollab {
 
 const std::vector<std::string> kLossColumns = {"local", "task", "entropy", "balance", "total"};
-const std::vector<std::string> kSecondsColumns = {"total", "local_phase", "gate_phase", "evaluation", "communication",
-                                                  "compute"};
+const std::vector<std::string> kSecondsColumns = {"total",         "local_phase", "gate_phase",        "evaluation",
+                                                  "communication", "compute",     "gate_communication"};
 const std::vector<std::string> kByteColumns = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
 
 struct RunLog::Datasets {
@@ -46,7 +46,7 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   d.moe_f1 = h5::create_round_dataset(rounds, "moe_macro_f1", {D}, torch::kFloat64, "fraction");
   d.expert_accuracy = h5::create_round_dataset(rounds, "expert_accuracy", {D}, torch::kFloat64, "fraction");
   d.expert_f1 = h5::create_round_dataset(rounds, "expert_macro_f1", {D}, torch::kFloat64, "fraction");
-  d.seconds = h5::create_round_dataset(rounds, "seconds", {6}, torch::kFloat64, "seconds", &kSecondsColumns);
+  d.seconds = h5::create_round_dataset(rounds, "seconds", {7}, torch::kFloat64, "seconds", &kSecondsColumns);
   d.bytes = h5::create_round_dataset(rounds, "bytes_sent", {5}, torch::kInt64, "bytes", &kByteColumns);
   if (header.routing_samples > 0) {
     auto routing = h5::create_group(d.file, "routing");
@@ -92,7 +92,7 @@ void RunLog::append(const RoundReport& r) {
   d.expert_accuracy.append(per_domain([](const DomainReport& x) { return x.expert.accuracy; }));
   d.expert_f1.append(per_domain([](const DomainReport& x) { return x.expert.macro_f1; }));
   d.seconds.append(torch::tensor({r.seconds, r.local_seconds, r.gate_seconds, r.eval_seconds, r.comm_seconds,
-                                  r.seconds - r.comm_seconds},
+                                  r.seconds - r.comm_seconds, r.gate_comm_seconds},
                                  torch::kFloat64));
   std::vector<std::int64_t> bytes;
   for (const auto& op : kByteColumns) {

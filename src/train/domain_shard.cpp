@@ -1,5 +1,7 @@
 #include "moecollab/train/domain_shard.h"
 
+#include <chrono>
+
 #include "moecollab/util/error.h"
 
 namespace moecollab {
@@ -37,6 +39,7 @@ std::vector<std::vector<std::size_t>> DomainShard::chunks(std::size_t size, std:
 }
 
 void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
+  const auto start = std::chrono::steady_clock::now();
   for (const auto which : {Split::kTrain, Split::kVal, Split::kTest}) {
     const auto& data = split(which);
     std::vector<torch::Tensor> parts;
@@ -46,6 +49,7 @@ void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
     cache[static_cast<int>(which)] =
         parts.empty() ? torch::zeros({0, encoder->config().hidden}) : torch::cat(parts).contiguous();
   }
+  cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 FeatureBatch DomainShard::features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const {

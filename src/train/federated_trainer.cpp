@@ -132,6 +132,7 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
 }
 
 CollaborativeStep FederatedTrainer::collaborative_step() {
+  const double comm_before = comm_.stats().seconds();
   const auto batch = shard_->next_train_features(encoder_, options_.batch_size);
   auto f = forward(batch.features, true);
   std::int64_t total_rows = 0;
@@ -167,6 +168,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     f.own_logits.backward(return_logit_grads(comm_, grads));
     expert_optimizer_->step();
   }
+  gate_comm_seconds_ += comm_.stats().seconds() - comm_before;
   return step;
 }
 
@@ -264,7 +266,9 @@ RoundReport FederatedTrainer::run_round() {
   const auto start = std::chrono::steady_clock::now();
   const double comm_before = comm_.stats().seconds();
   const auto ops_before = comm_.stats().ops;
+  gate_comm_seconds_ = 0;
   RoundReport report = run_round_phases(*this, options_, ++round_);
+  report.gate_comm_seconds = gate_comm_seconds_;
   check_replicas();
   // For rank 0's line, in one all-reduce: the mean local loss over experts and
   // the bytes every rank sent in this round, by collective.

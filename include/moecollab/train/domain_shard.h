@@ -51,6 +51,7 @@ struct DomainShard {
   TokenizedSplit train, val, test;
   BatchSampler sampler;
   torch::Tensor cache[3];  // train, val, test features (n×d) once cached
+  double cache_seconds = 0;  // wall time cache_features took
 };
 
 // Features of a batch under the frozen encoder (no autograd graph).

@@ -55,6 +55,7 @@ class FederatedTrainer {
   Expert& expert() { return expert_; }
   Gate& gate() { return gate_; }
   const std::vector<std::string>& domain_names() const { return domain_names_; }
+  const DomainShard& shard() const { return *shard_; }  // this rank's
   const std::vector<std::int64_t>& class_counts() const { return class_counts_; }
   // Hash of the gate's parameters (bitwise): equal on all ranks while replicas agree.
   std::uint64_t gate_fingerprint() const;
@@ -86,6 +87,7 @@ class FederatedTrainer {
   std::vector<std::int64_t> class_counts_;
   std::int64_t c_max_ = 0;
   int round_ = 0;
+  double gate_comm_seconds_ = 0;  // this round's, so far
 };
 
 }  // namespace moecollab

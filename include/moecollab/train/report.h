@@ -47,6 +47,7 @@ struct RoundReport {
   double eval_seconds = 0;   // evaluation
   double seconds = 0;       // wall time of the round
   double comm_seconds = 0;  // of which in collectives (federated runs; rank 0's)
+  double gate_comm_seconds = 0;  // of comm_seconds, in the gate phase
   std::uint64_t bytes_sent = 0;  // by all ranks in the round's collectives
   std::string backend;           // "mpi" or "nccl" in federated runs, empty in one process
   std::map<std::string, std::uint64_t> bytes_by_op;  // bytes_sent split by collective

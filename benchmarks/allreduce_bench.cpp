@@ -1,0 +1,78 @@
+// P3: the gate-gradient all-reduce as the trainer does it (allreduce_gradients:
+// every gate gradient plus the two loss sums packed into one buffer, one
+// collective, unpacked) against raw MPI_Allreduce of the same bytes, and
+// against one all-reduce per parameter (no fusion). Run under mpirun; rank 0
+// prints one JSON line per gate size. Not a test: benchmarks/run reads it.
+//   mpirun -np 4 moecollab_allreduce_bench [REPEATS]
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/train/exchange.h"
+
+namespace {
+
+// Median seconds of `repeats` calls (after a few warm-up calls), all ranks
+// starting together.
+double median_seconds(int repeats, const std::function<void()>& call) {
+  for (int i = 0; i < 5; ++i) call();
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  moecollab::MpiCommunicator comm(&argc, &argv);
+  const int repeats = argc > 1 ? std::atoi(argv[1]) : 200;
+  torch::set_num_threads(1);
+  struct Size {
+    const char* name;
+    std::int64_t experts, hidden;
+  };
+  for (const Size size : {Size{"demo", comm.size(), 128}, Size{"bert-base", comm.size(), 768}, Size{"bert-base x16", 16, 768}}) {
+    std::vector<torch::Tensor> params = {torch::zeros({size.experts, size.hidden}, torch::requires_grad()),
+                                         torch::zeros({size.experts}, torch::requires_grad())};
+    for (auto& p : params) p.mutable_grad() = torch::randn(p.sizes());
+    std::vector<double> extras = {0.5, 0.25};
+    const double fused = median_seconds(repeats, [&] { moecollab::allreduce_gradients(comm, params, extras); });
+    const int count = static_cast<int>(params[0].numel() + params[1].numel() + 2);
+    std::vector<float> in(static_cast<std::size_t>(count), 1.0f), out(in.size());
+    const double raw = median_seconds(repeats, [&] {
+      MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    });
+    const double unfused = median_seconds(repeats, [&] {
+      for (auto& p : params) {
+        auto g = p.grad();
+        comm.allreduce_sum(g);
+      }
+      for (auto& e : extras) {
+        auto t = torch::tensor({e}, torch::kFloat64);
+        comm.allreduce_sum(t);
+      }
+    });
+    if (comm.rank() == 0) {
+      std::printf(
+          "{\"gate\": \"%s\", \"ranks\": %d, \"experts\": %lld, \"hidden\": %lld, \"bytes\": %d, \"fused_s\": %.3e, "
+          "\"raw_mpi_s\": %.3e, \"per_parameter_s\": %.3e, \"fused_over_raw\": %.3f}\n",
+          size.name, comm.size(), static_cast<long long>(size.experts), static_cast<long long>(size.hidden), count * 4,
+          fused, raw, unfused, fused / raw);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
