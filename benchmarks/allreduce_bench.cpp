@@ -3,7 +3,7 @@
 // collective, unpacked) against raw MPI_Allreduce of the same bytes, and
 // against one all-reduce per parameter (no fusion). Run under mpirun; rank 0
 // prints one JSON line per gate size. Not a test: benchmarks/run reads it.
-//   mpirun -np 4 moecollab_allreduce_bench [REPEATS]
+//   mpirun -np 4 moecollab_allreduce_bench [SAMPLES]
 #include <mpi.h>
 #include <torch/torch.h>
 
@@ -19,26 +19,36 @@
 
 namespace {
 
-// Median seconds of `repeats` calls (after a few warm-up calls), all ranks
-// starting together.
-double median_seconds(int repeats, const std::function<void()>& call) {
-  for (int i = 0; i < 5; ++i) call();
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    const auto start = std::chrono::steady_clock::now();
-    call();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+// Median seconds per call of each candidate, measured in interleaved samples
+// (A B C A B C ...) of `batch` back-to-back calls between barriers, so that
+// machine drift and barrier skew hit every candidate alike.
+std::vector<double> median_seconds(int samples, const std::vector<std::function<void()>>& candidates) {
+  constexpr int batch = 20;
+  for (const auto& call : candidates) {
+    for (int i = 0; i < 5; ++i) call();
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  std::vector<std::vector<double>> times(candidates.size());
+  for (int s = 0; s < samples; ++s) {
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < batch; ++i) candidates[c]();
+      times[c].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batch);
+    }
+  }
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   moecollab::MpiCommunicator comm(&argc, &argv);
-  const int repeats = argc > 1 ? std::atoi(argv[1]) : 200;
+  const int repeats = argc > 1 ? std::atoi(argv[1]) : 100;  // samples of 20 calls each
   torch::set_num_threads(1);
   struct Size {
     const char* name;
@@ -49,22 +59,23 @@ int main(int argc, char** argv) {
                                          torch::zeros({size.experts}, torch::requires_grad())};
     for (auto& p : params) p.mutable_grad() = torch::randn(p.sizes());
     std::vector<double> extras = {0.5, 0.25};
-    const double fused = median_seconds(repeats, [&] { moecollab::allreduce_gradients(comm, params, extras); });
     const int count = static_cast<int>(params[0].numel() + params[1].numel() + 2);
     std::vector<float> in(static_cast<std::size_t>(count), 1.0f), out(in.size());
-    const double raw = median_seconds(repeats, [&] {
-      MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    });
-    const double unfused = median_seconds(repeats, [&] {
-      for (auto& p : params) {
-        auto g = p.grad();
-        comm.allreduce_sum(g);
-      }
-      for (auto& e : extras) {
-        auto t = torch::tensor({e}, torch::kFloat64);
-        comm.allreduce_sum(t);
-      }
-    });
+    const auto t = median_seconds(
+        repeats,
+        {[&] { moecollab::allreduce_gradients(comm, params, extras); },
+         [&] { MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); },
+         [&] {
+           for (auto& p : params) {
+             auto g = p.grad();
+             comm.allreduce_sum(g);
+           }
+           for (auto& e : extras) {
+             auto x = torch::tensor({e}, torch::kFloat64);
+             comm.allreduce_sum(x);
+           }
+         }});
+    const double fused = t[0], raw = t[1], unfused = t[2];
     if (comm.rank() == 0) {
       std::printf(
           "{\"gate\": \"%s\", \"ranks\": %d, \"experts\": %lld, \"hidden\": %lld, \"bytes\": %d, \"fused_s\": %.3e, "

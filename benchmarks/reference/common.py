@@ -109,22 +109,35 @@ def gate_loss(mixed, labels, classes, gate_logits, a):
 
 class Domain:
     def __init__(self, path, vocab, max_length):
-        rows = [json.loads(line) for line in open(os.path.join(path, "train.jsonl"), encoding="utf-8")]
+        def read(split):
+            return [json.loads(line) for line in open(os.path.join(path, split + ".jsonl"), encoding="utf-8")]
+
+        rows = read("train")
         labels = [line.rstrip("\n") for line in open(os.path.join(path, "labels.txt"), encoding="utf-8")]
         self.classes = len(labels)
         self.ids = [bert_reference.encode(r["text"], vocab, True, max_length) for r in rows]
+        # Validation and test texts: our trainer's feature cache encodes them too (for evaluation).
+        self.held_out = [bert_reference.encode(r["text"], vocab, True, max_length)
+                         for r in read("val") + read("test")]
         self.labels = [labels.index(r["label"]) for r in rows]
         self.rng = random.Random(len(rows))
 
     def batch(self, size, rows=None):
+        """`size` random training rows, or the given ones: padded ids, mask, labels, rows."""
         rows = rows if rows is not None else [self.rng.randrange(len(self.ids)) for _ in range(size)]
-        n = max(len(self.ids[r]) for r in rows)
-        ids = torch.zeros(len(rows), n, dtype=torch.long)
-        mask = torch.zeros(len(rows), n, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, :len(self.ids[r])] = torch.tensor(self.ids[r])
-            mask[i, :len(self.ids[r])] = 1
+        ids, mask = padded([self.ids[r] for r in rows])
         return ids, mask, torch.tensor([self.labels[r] for r in rows]), rows
+
+
+def padded(sequences):
+    """Token id lists -> (ids, mask), padded to the longest."""
+    n = max(len(s) for s in sequences)
+    ids = torch.zeros(len(sequences), n, dtype=torch.long)
+    mask = torch.zeros(len(sequences), n, dtype=torch.long)
+    for i, s in enumerate(sequences):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+    return ids, mask
 
 
 def load(a):

@@ -79,7 +79,7 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
       ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
       ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch),
-       "batch size for evaluation and for computing the feature cache")
+       "batch size for evaluation")
       ("no-feature-cache", po::bool_switch()->notifier([&t](bool off) { t.feature_cache = !off; }),
        "run the frozen encoder on every batch instead of computing each text's features once per run")
       ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),

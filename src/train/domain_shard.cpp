@@ -1,6 +1,8 @@
 #include "moecollab/train/domain_shard.h"
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 
 #include "moecollab/util/error.h"
 
@@ -42,12 +44,25 @@ void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
   const auto start = std::chrono::steady_clock::now();
   for (const auto which : {Split::kTrain, Split::kVal, Split::kTest}) {
     const auto& data = split(which);
-    std::vector<torch::Tensor> parts;
-    for (const auto& rows : chunks(data.labels.size(), chunk)) {
-      parts.push_back(encode_features(encoder, gather_batch(data, rows, pad_id)));
+    // Encoded in order of length, so that each chunk pads to little more than its
+    // own texts (padding is masked out, so the features are the same), then put
+    // back in row order.
+    std::vector<std::size_t> order(data.encodings.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return data.encodings[a].ids.size() < data.encodings[b].ids.size();
+    });
+    auto features = torch::zeros({static_cast<std::int64_t>(order.size()), encoder->config().hidden});
+    for (const auto& positions : chunks(order.size(), chunk)) {
+      std::vector<std::size_t> rows;
+      std::vector<std::int64_t> index;
+      for (auto p : positions) {
+        rows.push_back(order[p]);
+        index.push_back(static_cast<std::int64_t>(order[p]));
+      }
+      features.index_copy_(0, torch::tensor(index, torch::kInt64), encode_features(encoder, gather_batch(data, rows, pad_id)));
     }
-    cache[static_cast<int>(which)] =
-        parts.empty() ? torch::zeros({0, encoder->config().hidden}) : torch::cat(parts).contiguous();
+    cache[static_cast<int>(which)] = features;
   }
   cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
