@@ -80,6 +80,9 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
       ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch),
        "batch size for evaluation")
+      ("top-k", po::value(&t.top_k)->default_value(t.top_k),
+       "route each text to its K highest-weighted experts only (weights renormalised over them; features "
+       "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")
       ("no-feature-cache", po::bool_switch()->notifier([&t](bool off) { t.feature_cache = !off; }),
        "run the frozen encoder on every batch instead of computing each text's features once per run")
       ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),

@@ -115,7 +115,40 @@ double FederatedTrainer::local_phase() {
   return train_expert_locally(expert_, *expert_optimizer_, *shard_, encoder_, options_);
 }
 
+FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& features, bool train) {
+  Forward f;
+  f.features = features;
+  f.gate_logits = gate_->forward(features);
+  const auto routed = routed_experts(f.gate_logits, options_.top_k);
+  std::vector<torch::Tensor> send;
+  for (std::int64_t q = 0; q < comm_.size(); ++q) {
+    f.routed.push_back(routed.select(1, q).nonzero().reshape(-1));
+    send.push_back(features.detach().index_select(0, f.routed.back()));
+  }
+  // Expert r scores the rows every rank routed to it, in source-rank order ...
+  const auto arrived = comm_.alltoall_rows(send);
+  std::vector<std::int64_t> arrived_rows;
+  for (const auto& part : arrived) arrived_rows.push_back(part.size(0));
+  {
+    torch::AutoGradMode grad_mode(train && options_.joint);
+    f.own_logits = pad_logits(expert_->forward(torch::cat(arrived)), c_max_);
+  }
+  // ... and each source gets its rows' logits back, placed at their experts' columns.
+  const auto back = gather_expert_logits(comm_, f.own_logits, arrived_rows);
+  // Every rank's batch size (the loss weights each rank's rows by its share).
+  const auto rows = comm_.allgather_rows(torch::tensor({features.size(0)}, torch::kInt64));
+  f.counts.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + rows.numel());
+  f.stacked = torch::zeros({features.size(0), comm_.size(), c_max_}, f.own_logits.options().requires_grad(false));
+  for (std::int64_t q = 0; q < comm_.size(); ++q) {
+    f.stacked.select(1, q).index_copy_(0, f.routed[static_cast<std::size_t>(q)], back[static_cast<std::size_t>(q)]);
+  }
+  if (train && options_.joint) f.stacked.requires_grad_(true);
+  f.mixed = mix_expert_logits(f.stacked, routing_weights(f.gate_logits, options_.top_k));
+  return f;
+}
+
 FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
+  if (top_k_routing()) return forward_top_k(features, train);
   Forward f;
   f.features = features;
   const auto all_features = exchange_features(comm_, features, f.counts);
@@ -164,7 +197,10 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
 
   if (options_.joint) {
     std::vector<torch::Tensor> grads;
-    for (std::int64_t q = 0; q < f.stacked.size(1); ++q) grads.push_back(f.stacked.grad().select(1, q).contiguous());
+    for (std::int64_t q = 0; q < f.stacked.size(1); ++q) {
+      auto g = f.stacked.grad().select(1, q);
+      grads.push_back(f.routed.empty() ? g.contiguous() : g.index_select(0, f.routed[static_cast<std::size_t>(q)]));
+    }
     f.own_logits.backward(return_logit_grads(comm_, grads));
     expert_optimizer_->step();
   }
@@ -195,7 +231,9 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
     const auto moe = predictions(f.mixed, shard_->classes);
     record_routing(routing, f.gate_logits, moe, data.labels, chunks[static_cast<std::size_t>(i)].front(),
                    options_.log_routing);
-    const auto alone = predictions(f.stacked.select(1, own), shard_->classes);
+    // Its own expert alone on its own rows (with top-k the mixture may not have asked it).
+    const auto alone = f.routed.empty() ? predictions(f.stacked.select(1, own), shard_->classes)
+                                        : predictions(pad_logits(expert_->forward(features), c_max_), shard_->classes);
     moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
     expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());
     add_into(util_sum, gate_weight_sum(f.gate_logits));

@@ -40,7 +40,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     labels.push_back(batch.labels);
     classes.push_back(torch::full_like(batch.labels, shard.classes));
   }
-  const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint);
+  const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint, options_.top_k);
   const auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   gate_optimizer_->zero_grad();
   for (auto& opt : expert_optimizers_) opt->zero_grad();
@@ -67,7 +67,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out = mixture_forward(experts_, gate_, shard.features(encoder_, split, rows).features, false);
+      const auto out = mixture_forward(experts_, gate_, shard.features(encoder_, split, rows).features, false, options_.top_k);
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);

@@ -39,6 +39,7 @@ void check_train_options(const TrainOptions& o) {
   require(o.rounds >= 0 && o.local_steps >= 0 && o.gate_steps >= 0, "rounds and steps must not be negative");
   require(o.batch_size >= 1 && o.eval_batch >= 1, "batch sizes must be at least 1");
   require(o.adapter >= 1, "adapter must be at least 1");
+  require(o.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
   require(o.expert_lr > 0 && o.gate_lr > 0, "learning rates must be positive");
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
   o.encoder.validate();
@@ -77,7 +78,7 @@ double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, 
 }
 
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads) {
+                              bool expert_grads, std::int64_t top_k) {
   std::vector<torch::Tensor> logits;
   logits.reserve(experts.size());
   {
@@ -87,7 +88,7 @@ MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const to
   MixtureOutput out;
   out.expert_logits = stack_expert_logits(logits);
   out.gate_logits = gate->forward(features);
-  out.mixed = mix_expert_logits(out.expert_logits, torch::softmax(out.gate_logits, 1));
+  out.mixed = mix_expert_logits(out.expert_logits, routing_weights(out.gate_logits, top_k));
   return out;
 }
 

@@ -5,6 +5,8 @@
 // sizes) and heterogeneous class counts.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/fusion.h"
 #include "moecollab/model/fingerprint.h"
@@ -46,6 +48,16 @@ void expect_same_step(const CollaborativeStep& fed, const CollaborativeStep& ref
   expect_close(fed.gate_grad, ref.gate_grad, tol, what + ": gate gradient");
 }
 
+// Top-k selection is a comparison: gate logits that differ in the last bit
+// between the batched single-process product and the per-rank one can pick a
+// different expert where two are nearly tied, as they all are at initialisation
+// (near-uniform gate). Spreading the initial gate weights (the same in both
+// trainers) makes a tie closer than rounding improbable.
+void spread_gate(Gate& gate) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : gate->parameters()) p.mul_(50.0);
+}
+
 // This rank's first row in the single-process batch (batches are concatenated in domain order).
 std::int64_t row_offset(const std::vector<Domain>& domains, const TrainOptions& o, int rank) {
   std::int64_t offset = 0;
@@ -53,22 +65,30 @@ std::int64_t row_offset(const std::vector<Domain>& domains, const TrainOptions& 
   return offset;
 }
 
-class FederatedEquivalence : public ::testing::TestWithParam<bool> {};
+// (joint, top_k): top_k 0 is dense routing; with top-k only the routed rows
+// cross ranks, and the result must equal the single-process reference, which
+// scores every row with every expert and keeps each row's k in the mixture.
+class FederatedEquivalence : public ::testing::TestWithParam<std::tuple<bool, int>> {};
 
 TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   auto& comm = world();
-  const bool joint = GetParam();
+  const bool joint = std::get<0>(GetParam());
   const auto domains = all_domains(comm.size());
   const auto tokenizer = testing::fixture_tokenizer(domains);
   auto options = testing::small_options();
   options.local_steps = 5;
   options.joint = joint;
+  options.top_k = std::get<1>(GetParam());
   options.loss = {0.05, 0.3};
   LocalTrainer local(options, domains, tokenizer);
   FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
   const auto r = static_cast<std::size_t>(comm.rank());
 
   EXPECT_EQ(fed.gate_fingerprint(), parameter_fingerprint(*local.gate()));  // same initial replica
+  if (options.top_k > 0) {
+    spread_gate(local.gate());
+    spread_gate(fed.gate());
+  }
   local.local_phase();
   fed.local_phase();
   expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-6, "expert after local phase");
@@ -87,7 +107,32 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
 }
 
-INSTANTIATE_TEST_SUITE_P(Joint, FederatedEquivalence, ::testing::Values(false, true));
+INSTANTIATE_TEST_SUITE_P(JointAndTopK, FederatedEquivalence,
+                         ::testing::Values(std::make_tuple(false, 0), std::make_tuple(true, 0), std::make_tuple(false, 1),
+                                           std::make_tuple(true, 1), std::make_tuple(false, 2),
+                                           std::make_tuple(true, 2)));
+
+// Top-k evaluation (the alltoall-v routing) gives the single-process round metrics.
+TEST(Federated, TopKRoundMetricsEqualSingleProcess) {
+  auto& comm = world();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.rounds = 1;
+  options.top_k = 1;
+  LocalTrainer local(options, domains, tokenizer);
+  FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  spread_gate(local.gate());
+  spread_gate(fed.gate());
+  const auto ref = local.run_round();
+  const auto got = fed.run_round();
+  if (comm.rank() != 0) return;
+  for (std::size_t d = 0; d < ref.domains.size(); ++d) {
+    EXPECT_NEAR(got.domains[d].moe.accuracy, ref.domains[d].moe.accuracy, 1e-12) << d;
+    EXPECT_NEAR(got.domains[d].expert.accuracy, ref.domains[d].expert.accuracy, 1e-12) << d;
+  }
+  EXPECT_NEAR(got.gate.total, ref.gate.total, 1e-5);
+}
 
 TEST(Federated, RoundMetricsEqualSingleProcessAndReplicasStayIdentical) {
   auto& comm = world();

@@ -69,9 +69,15 @@ class FederatedTrainer {
     torch::Tensor stacked;        // b×E×c_max, every expert's logits for this rank's rows
     torch::Tensor gate_logits;    // b×E
     torch::Tensor mixed;          // b×c_max
-    std::vector<std::int64_t> counts;
+    std::vector<std::int64_t> counts;  // every rank's rows in this step
+    // Top-k routing only: routed[q] = indices of this rank's rows sent to expert q
+    // (empty vector: dense; every row went to every expert).
+    std::vector<torch::Tensor> routed;
   };
   Forward forward(const torch::Tensor& features, bool train);
+  // Top-k: each row's features go only to its k experts (all-to-all-v both ways).
+  Forward forward_top_k(const torch::Tensor& features, bool train);
+  bool top_k_routing() const { return options_.top_k > 0 && options_.top_k < comm_.size(); }
   void check_replicas();
 
   TrainOptions options_;

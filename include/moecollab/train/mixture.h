@@ -50,8 +50,10 @@ struct MixtureOutput {
   torch::Tensor mixed;          // b×c_max
 };
 
+// Every expert scores every row (the single-process reference); with top_k in
+// (0, E) the mixture uses routing_weights, so only each row's k experts count.
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads);
+                              bool expert_grads, std::int64_t top_k = 0);
 
 // What one collaborative step computed. Losses are those of the whole step
 // (all domains' batches); `mixed` holds the rows this process owns.

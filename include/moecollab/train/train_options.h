@@ -29,6 +29,9 @@ struct TrainOptions {
   // The encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
   bool feature_cache = true;
+  // Top-k routing: each row goes to its k highest-weighted experts only, weights
+  // renormalised over them; 0 (or >= E) is dense routing, as in the paper.
+  std::int64_t top_k = 0;
   std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
 };
 
