@@ -112,36 +112,22 @@ INSTANTIATE_TEST_SUITE_P(JointAndTopK, FederatedEquivalence,
                                            std::make_tuple(true, 1), std::make_tuple(false, 2),
                                            std::make_tuple(true, 2)));
 
-// Top-k evaluation (the alltoall-v routing) gives the single-process round metrics.
-TEST(Federated, TopKRoundMetricsEqualSingleProcess) {
-  auto& comm = world();
-  const auto domains = all_domains(comm.size());
-  const auto tokenizer = testing::fixture_tokenizer(domains);
-  auto options = testing::small_options();
-  options.rounds = 1;
-  options.top_k = 1;
-  LocalTrainer local(options, domains, tokenizer);
-  FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
-  spread_gate(local.gate());
-  spread_gate(fed.gate());
-  const auto ref = local.run_round();
-  const auto got = fed.run_round();
-  if (comm.rank() != 0) return;
-  for (std::size_t d = 0; d < ref.domains.size(); ++d) {
-    EXPECT_NEAR(got.domains[d].moe.accuracy, ref.domains[d].moe.accuracy, 1e-12) << d;
-    EXPECT_NEAR(got.domains[d].expert.accuracy, ref.domains[d].expert.accuracy, 1e-12) << d;
-  }
-  EXPECT_NEAR(got.gate.total, ref.gate.total, 1e-5);
-}
+// Whole rounds (local phase, gate steps, evaluation) with dense (0) and top-1 routing.
+class FederatedRounds : public ::testing::TestWithParam<int> {};
 
-TEST(Federated, RoundMetricsEqualSingleProcessAndReplicasStayIdentical) {
+TEST_P(FederatedRounds, MetricsEqualSingleProcessAndReplicasStayIdentical) {
   auto& comm = world();
   const auto domains = all_domains(comm.size());
   const auto tokenizer = testing::fixture_tokenizer(domains);
   auto options = testing::small_options();
   options.rounds = 2;
+  options.top_k = GetParam();
   LocalTrainer local(options, domains, tokenizer);
   FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  if (options.top_k > 0) {
+    spread_gate(local.gate());
+    spread_gate(fed.gate());
+  }
   for (int round = 0; round < options.rounds; ++round) {
     const auto ref = local.run_round();
     const auto got = fed.run_round();  // throws if the replicas' fingerprints differ
@@ -163,6 +149,8 @@ TEST(Federated, RoundMetricsEqualSingleProcessAndReplicasStayIdentical) {
   const auto fps = comm.allgather_strings(std::to_string(fed.gate_fingerprint()));
   for (const auto& fp : fps) EXPECT_EQ(fp, fps[0]);
 }
+
+INSTANTIATE_TEST_SUITE_P(DenseAndTop1, FederatedRounds, ::testing::Values(0, 1));
 
 TEST(Federated, MismatchedEncoderFailsOnEveryRankNamingTheRank) {
   auto& comm = world();
