@@ -47,10 +47,7 @@ int build_vocab_main(int argc, char** argv) {
   }
   MpiCommunicator comm(&argc, &argv);
   return run_collectively(comm, "build-vocab", [&] {
-    if (static_cast<int>(data.domains.size()) != comm.size()) {
-      throw AgreedError("build-vocab --federated: " + std::to_string(data.domains.size()) + " domains but " +
-                        std::to_string(comm.size()) + " ranks; run one rank per domain");
-    }
+    require_one_rank_per_domain("build-vocab --federated", data.domains, comm);
     WordCounts own;
     run_on_every_rank(comm, [&] {
       own = count_training_words(v, {data.domains[static_cast<std::size_t>(comm.rank())]});

@@ -7,11 +7,26 @@
 
 #include <functional>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
 
 namespace moecollab::cli {
+
+// The first check of every MPI subcommand: one rank per domain. (Tasks that
+// srun started as separate single-rank jobs are refused by MpiCommunicator.)
+inline void require_one_rank_per_domain(const std::string& command, const std::vector<std::string>& domains,
+                                        const MpiCommunicator& comm) {
+  if (static_cast<int>(domains.size()) == comm.size()) return;
+  std::string names;
+  for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;
+  throw AgreedError("this run has " + std::to_string(domains.size()) + " domains (" + names + ") but " +
+                    std::to_string(comm.size()) + " MPI rank" + (comm.size() == 1 ? "" : "s") +
+                    "; start one rank per domain: mpirun -np " + std::to_string(domains.size()) + " moecollab " +
+                    command + " ...");
+}
 
 inline int run_collectively(MpiCommunicator& comm, const char* command, const std::function<int()>& body) {
   try {

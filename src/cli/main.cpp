@@ -24,6 +24,10 @@ const Command kCommands[] = {
      "federated masked-LM pre-training of the shared encoder under mpirun (FedSGD or FedAvg)"},
     {"predict", moecollab::cli::predict_main, "classify texts with a trained checkpoint (no MPI needed)"},
     {"report", moecollab::cli::report_main, "print a run log (RUN_DIR/log.h5) as a table or CSV"},
+    {"sweep-point", moecollab::cli::sweep_point_main,
+     "one job-array task's (lambda1, lambda2, seed) of a sweep grid, as shell assignments (slurm/)"},
+    {"sweep-summary", moecollab::cli::sweep_summary_main,
+     "every run of a sweep grid: final metrics as a table, summary.csv and summary.h5"},
     {"train-local", moecollab::cli::train_local_main,
      "train all experts and the gate in one process (the single-process reference)"},
 };

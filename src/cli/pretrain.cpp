@@ -37,10 +37,7 @@ int pretrain_main(int argc, char** argv) {
                        options, vm)) {
       return 0;
     }
-    if (static_cast<int>(data.domains.size()) != comm.size()) {
-      throw AgreedError("pretrain: " + std::to_string(data.domains.size()) + " domains but " +
-                        std::to_string(comm.size()) + " ranks; run one rank per domain");
-    }
+    require_one_rank_per_domain("pretrain", data.domains, comm);
     torch::set_num_threads(threads_for(data, comm.local_size()));
     std::shared_ptr<const Tokenizer> tokenizer;
     Domain own;

@@ -10,49 +10,14 @@
 #include "commands.h"
 #include "moecollab/io/hdf5.h"
 #include "moecollab/io/run_log.h"
+#include "moecollab/io/run_log_reader.h"
 #include "moecollab/util/error.h"
 #include "options.h"
 
 namespace moecollab::cli {
 namespace {
 
-struct Log {
-  std::vector<std::string> domains;
-  torch::Tensor round, losses, kl, util, top1, spec, moe_acc, moe_f1, expert_acc, expert_f1, seconds, bytes;
-  std::int64_t rounds() const { return round.size(0); }
-};
-
-std::string format_of(const h5::Handle& file) {
-  return h5::has_attribute(file, "format") ? h5::read_string_attribute(file, "format") : "";
-}
-
-// The rows every dataset already has (a reader may see a round being appended).
-void trim_to_common_rows(const std::vector<torch::Tensor*>& all) {
-  std::int64_t n = all.front()->size(0);
-  for (auto* t : all) n = std::min(n, t->size(0));
-  for (auto* t : all) *t = t->narrow(0, 0, n);
-}
-
-Log read_log(const h5::Handle& file) {
-  Log log;
-  log.domains = h5::read_strings_attribute(file, "domains");
-  auto r = h5::open_group(file, "rounds");
-  log.round = h5::read_tensor(r, "round");
-  log.losses = h5::read_tensor(r, "losses");
-  log.kl = h5::read_tensor(r, "kl_utilization");
-  log.util = h5::read_tensor(r, "utilization");
-  log.top1 = h5::read_tensor(r, "top1_counts");
-  log.spec = h5::read_tensor(r, "specialization");
-  log.moe_acc = h5::read_tensor(r, "moe_accuracy");
-  log.moe_f1 = h5::read_tensor(r, "moe_macro_f1");
-  log.expert_acc = h5::read_tensor(r, "expert_accuracy");
-  log.expert_f1 = h5::read_tensor(r, "expert_macro_f1");
-  log.seconds = h5::read_tensor(r, "seconds");
-  log.bytes = h5::read_tensor(r, "bytes_sent");
-  trim_to_common_rows({&log.round, &log.losses, &log.kl, &log.util, &log.top1, &log.spec, &log.moe_acc, &log.moe_f1,
-                       &log.expert_acc, &log.expert_f1, &log.seconds, &log.bytes});
-  return log;
-}
+using Log = RunLogData;
 
 // `moecollab pretrain`'s OUT/pretrain-log.h5: one line (or CSV row) per round.
 void print_pretrain_log(const h5::Handle& file, const std::string& path, bool csv) {
@@ -89,14 +54,14 @@ void print_csv(const Log& log) {
   for (std::int64_t r = 0; r < log.rounds(); ++r) {
     std::printf("%lld", static_cast<long long>(log.round[r].item<std::int64_t>()));
     for (std::size_t c = 0; c < kLossColumns.size(); ++c) std::printf(",%.6g", at(log.losses, r, c));
-    std::printf(",%.6g", at(log.kl, r));
+    std::printf(",%.6g", at(log.kl_utilization, r));
     for (std::size_t d = 0; d < log.domains.size(); ++d) {
-      std::printf(",%.6g,%.6g,%.6g,%.6g", at(log.moe_acc, r, d), at(log.moe_f1, r, d), at(log.expert_acc, r, d),
-                  at(log.expert_f1, r, d));
+      std::printf(",%.6g,%.6g,%.6g,%.6g", at(log.moe_accuracy, r, d), at(log.moe_macro_f1, r, d), at(log.expert_accuracy, r, d),
+                  at(log.expert_macro_f1, r, d));
     }
-    for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",%.6g", at(log.spec, r, e));
+    for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",%.6g", at(log.specialization, r, e));
     for (std::size_t c = 0; c < kSecondsColumns.size(); ++c) std::printf(",%.6g", at(log.seconds, r, c));
-    std::printf(",%lld\n", static_cast<long long>(log.bytes[r].sum().item<std::int64_t>()));
+    std::printf(",%lld\n", static_cast<long long>(log.bytes_sent[r].sum().item<std::int64_t>()));
   }
 }
 
@@ -107,27 +72,27 @@ void print_table(const Log& log, const std::string& path) {
   std::printf("   seconds       MB\n");
   for (std::int64_t r = 0; r < log.rounds(); ++r) {
     std::printf("%5lld %6.3f %6.3f %6.4f %9.4f ", static_cast<long long>(log.round[r].item<std::int64_t>()),
-                at(log.losses, r, 1), at(log.losses, r, 2), at(log.losses, r, 3), at(log.kl, r));
-    for (std::size_t d = 0; d < log.domains.size(); ++d) std::printf(" %9.3f", at(log.moe_acc, r, d));
-    std::printf(" %9.1f %8.2f\n", at(log.seconds, r, 0), log.bytes[r].sum().item<double>() / 1e6);
+                at(log.losses, r, 1), at(log.losses, r, 2), at(log.losses, r, 3), at(log.kl_utilization, r));
+    for (std::size_t d = 0; d < log.domains.size(); ++d) std::printf(" %9.3f", at(log.moe_accuracy, r, d));
+    std::printf(" %9.1f %8.2f\n", at(log.seconds, r, 0), log.bytes_sent[r].sum().item<double>() / 1e6);
   }
   if (log.rounds() == 0) return;
   const auto last = log.rounds() - 1;
   std::printf("\nMoE accuracy per domain above; last round, per domain: MoE F1 | expert alone acc, F1\n");
   for (std::size_t d = 0; d < log.domains.size(); ++d) {
-    std::printf("  %-10s %.3f | %.3f %.3f\n", log.domains[d].c_str(), at(log.moe_f1, last, d), at(log.expert_acc, last, d),
-                at(log.expert_f1, last, d));
+    std::printf("  %-10s %.3f | %.3f %.3f\n", log.domains[d].c_str(), at(log.moe_macro_f1, last, d), at(log.expert_accuracy, last, d),
+                at(log.expert_macro_f1, last, d));
   }
   std::printf("\nutilization, last round (row: domain's samples, column: expert; mean gate weight)\n%12s", "");
   for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8s", ("e" + std::to_string(e)).c_str());
   std::printf("\n");
   for (std::size_t d = 0; d < log.domains.size(); ++d) {
     std::printf("  %-10s", log.domains[d].c_str());
-    for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8.3f", at(log.util[last], d, e));
+    for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8.3f", at(log.utilization[last], d, e));
     std::printf("\n");
   }
   std::printf("  %-10s", "S(e)");
-  for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8.3f", at(log.spec, last, e));
+  for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8.3f", at(log.specialization, last, e));
   std::printf("   (specialization, eq. 6: 0 = one domain only, ln %zu = %.3f = all alike)\n", log.domains.size(),
               std::log(static_cast<double>(log.domains.size())));
 }
@@ -147,14 +112,13 @@ int report_main(int argc, char** argv) {
   positional.add("log", 1);
   po::variables_map vm;
   if (!parse_options(argc, argv, "usage: moecollab report RUN.h5 [--csv]", options, vm, &positional)) return 0;
-  const auto file = h5::open_file(path, h5::Mode::kReadSwmr);
-  const auto format = format_of(file);
+  const auto format = log_format(path);
   if (format == "moecollab-pretrain-log") {
-    print_pretrain_log(file, path, csv);
+    print_pretrain_log(h5::open_file(path, h5::Mode::kReadSwmr), path, csv);
     return 0;
   }
   if (format != "moecollab-run-log") throw Error(path + ": not a MoECollab run log or pre-training log");
-  const auto log = read_log(file);
+  const auto log = read_run_log(path);
   if (csv) print_csv(log);
   else print_table(log, path);
   return 0;

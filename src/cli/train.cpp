@@ -17,16 +17,6 @@
 namespace moecollab::cli {
 namespace {
 
-std::string world_size_error(const std::vector<std::string>& domains, int ranks) {
-  std::string names;
-  for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;
-  std::string message = "this run has " + std::to_string(domains.size()) + " domains (" + names + ") but " +
-                        std::to_string(ranks) + " MPI rank" + (ranks == 1 ? "" : "s") +
-                        "; start one rank per domain: mpirun -np " + std::to_string(domains.size()) +
-                        " moecollab train ...";
-  return message;
-}
-
 int run(MpiCommunicator& mpi, int argc, char** argv) {
   RunOptions run;
   std::string backend = "auto";
@@ -41,7 +31,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
     return 0;
   }
   // Same options on every rank, so every rank reaches the same verdict here.
-  if (static_cast<int>(run.data.domains.size()) != mpi.size()) throw AgreedError(world_size_error(run.data.domains, mpi.size()));
+  require_one_rank_per_domain("train", run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
   const auto nccl = select_backend(backend, mpi);
   Communicator& comm = nccl ? *nccl : static_cast<Communicator&>(mpi);

@@ -1,6 +1,8 @@
 #include "moecollab/comm/mpi_communicator.h"
 
 #include <climits>
+#include <cstdlib>
+#include <string>
 
 #include "moecollab/util/error.h"
 
@@ -35,6 +37,16 @@ std::vector<std::int64_t> trailing_shape(const torch::Tensor& t) { return t.size
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(int* argc, char*** argv) {
+  // srun started several tasks without a process-management interface the MPI
+  // library can use: Open MPI then aborts inside MPI_Init with a generic message,
+  // or (other builds) starts every task as a job of its own. Say what happened first.
+  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  const int tasks = step_tasks ? std::atoi(step_tasks) : 0;
+  const auto srun_problem = "srun started " + std::to_string(tasks) +
+                            " tasks that cannot join one MPI job (MPI_COMM_WORLD would have 1 rank each): launch "
+                            "with 'srun --mpi=pmix' (see 'srun --mpi=list'), or mpirun inside the allocation";
+  const bool has_pmi = std::getenv("PMIX_RANK") || std::getenv("PMI_RANK") || std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (tasks > 1 && !has_pmi) throw Error(srun_problem);
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
@@ -44,6 +56,10 @@ MpiCommunicator::MpiCommunicator(int* argc, char*** argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (tasks > 1 && size_ == 1) {
+    if (owns_mpi_) MPI_Finalize();
+    throw Error(srun_problem);
+  }
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &local_rank_);

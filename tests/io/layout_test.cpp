@@ -1,6 +1,6 @@
 // Checks a log against docs/hdf5-layout.md, reading it with the plain HDF5 C
 // API (not our writer's wrapper): every row of the named table (run-log or
-// pretrain-log) must exist with the documented shape and element type.
+// pretrain-log or sweep-summary) must exist with the documented shape and element type.
 //   moecollab_layout_test LOG.h5 docs/hdf5-layout.md [TABLE]
 #include <hdf5.h>
 
@@ -78,7 +78,7 @@ void check_attribute(hid_t file, const std::string& object, const std::string& n
 
 int main(int argc, char** argv) {
   if (argc != 3 && argc != 4) {
-    std::fprintf(stderr, "usage: %s LOG.h5 hdf5-layout.md [TABLE (run-log, pretrain-log)]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s LOG.h5 hdf5-layout.md [TABLE (run-log, pretrain-log, sweep-summary)]\n", argv[0]);
     return 2;
   }
   const std::string marker = "<!-- layout:" + std::string(argc == 4 ? argv[3] : "run-log") + " -->";
@@ -89,23 +89,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: cannot open\n", argv[1]);
     return 1;
   }
-  // R from /rounds/round, D = E from /@domains.
+  // R from /rounds/round (logs), N from /index (sweep summary), D = E from /@domains.
   std::map<std::string, long long> sizes;
-  {
-    const hid_t d = H5Dopen2(file, "/rounds/round", H5P_DEFAULT);
+  const auto length = [file](const char* group, const char* path) -> long long {
+    if (H5Lexists(file, group, H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return -1;
+    const hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
     const hid_t s = H5Dget_space(d);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s, &n, nullptr);
-    sizes["R"] = static_cast<long long>(n);
     H5Sclose(s);
     H5Dclose(d);
+    return static_cast<long long>(n);
+  };
+  sizes["R"] = length("/rounds", "/rounds/round");
+  sizes["N"] = length("/index", "/index");
+  {
     const hid_t a = H5Aopen_by_name(file, "/", "domains", H5P_DEFAULT, H5P_DEFAULT);
     const hid_t as = H5Aget_space(a);
     sizes["D"] = sizes["E"] = H5Sget_simple_extent_npoints(as);
     H5Sclose(as);
     H5Aclose(a);
   }
-  if (sizes["R"] < 1) std::fprintf(stderr, "warning: no round logged\n");
+  if (sizes["R"] == 0 || sizes["N"] == 0) std::fprintf(stderr, "warning: no rows\n");
 
   std::ifstream doc(argv[2]);
   bool in_table = false;
