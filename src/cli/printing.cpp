@@ -1,6 +1,9 @@
 #include "printing.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "moecollab/util/files.h"
 
 namespace moecollab::cli {
 
@@ -13,6 +16,23 @@ void print_final(const std::vector<DomainReport>& reports, bool test_split) {
                 i < d.utilization.size() ? d.utilization[i] : 0.0);
   }
   std::fflush(stdout);
+}
+
+void write_final_json(const std::string& path, const std::vector<DomainReport>& reports, bool test_split, int rounds) {
+  nlohmann::json j;
+  j["split"] = test_split ? "test" : "val";
+  j["rounds"] = rounds;
+  j["domains"] = nlohmann::json::array();
+  for (const auto& d : reports) {
+    j["domains"].push_back({{"domain", d.domain},
+                            {"moe_accuracy", d.moe.accuracy},
+                            {"moe_macro_f1", d.moe.macro_f1},
+                            {"expert_accuracy", d.expert.accuracy},
+                            {"expert_macro_f1", d.expert.macro_f1},
+                            {"samples", d.moe.count},
+                            {"utilization", d.utilization}});
+  }
+  write_file_atomically(path, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
 }
 
 }  // namespace moecollab::cli

@@ -68,7 +68,12 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
     }
   }
   const auto final_reports = trainer.evaluate(run.test ? Split::kTest : Split::kVal);
-  if (context.root) print_final(final_reports, run.test);
+  if (context.root) {
+    print_final(final_reports, run.test);
+    if (!a.run_dir.empty()) {
+      write_final_json((fs::path(a.run_dir) / "final.json").string(), final_reports, run.test, run.train.rounds);
+    }
+  }
 }
 
 }  // namespace moecollab::cli

@@ -76,6 +76,12 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")
       ("lambda2", real(&t.loss.balance),
        "weight of KL(mean g || uniform); > 0 balances expert utilization")
+      ("balance-scope", po::value<std::string>()->default_value("global")->notifier([&t](const std::string& v) {
+         if (v != "global" && v != "domain") throw Error("--balance-scope must be 'global' or 'domain', not '" + v + "'");
+         t.loss.balance_per_domain = v == "domain";
+       }),
+       "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
+       "each domain's own term (every rank balances its own batch; no all-reduce for it)")
       ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
       ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch),

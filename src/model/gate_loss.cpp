@@ -24,6 +24,17 @@ torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate) {
   return (mean_gate * (mean_gate.clamp_min(1e-12).log() + log_e)).sum();
 }
 
+torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows) {
+  const auto probs = torch::softmax(gate_logits, 1);
+  auto sum = torch::zeros({}, probs.options());
+  std::int64_t offset = 0;
+  for (auto n : rows) {
+    sum = sum + kl_to_uniform(batch_mean_gate(probs.narrow(0, offset, n)));
+    offset += n;
+  }
+  return sum / static_cast<double>(rows.size());
+}
+
 GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
                         const torch::Tensor& gate_logits, const GateLossWeights& weights, const MeanGate& mean_gate) {
   GateLossTerms t;

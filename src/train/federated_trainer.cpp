@@ -172,25 +172,32 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   for (auto n : f.counts) total_rows += n;
   const double share = static_cast<double>(batch.labels.size(0)) / static_cast<double>(total_rows);
   const auto classes = torch::full_like(batch.labels, shard_->classes);
-  const MeanGate mean_gate = [&](const torch::Tensor& probs) { return global_mean_gate(comm_, probs, total_rows); };
+  // Per-domain balance: this rank's own batch is its domain's; the term is the mean over ranks.
+  const bool per_domain = options_.loss.balance_per_domain;
+  const MeanGate mean_gate = [&](const torch::Tensor& probs) {
+    return per_domain ? batch_mean_gate(probs) : global_mean_gate(comm_, probs, total_rows);
+  };
   const auto terms = gate_loss(f.mixed, batch.labels, classes, f.gate_logits, options_.loss, mean_gate);
+  const double balance_share = per_domain ? 1.0 / static_cast<double>(comm_.size()) : 1.0;
   // This rank's part of the global objective: its rows' share of the task and
-  // entropy means, plus the balance term (whose gradient reaches only this
-  // rank's gate weights, see global_mean_gate). Summed over ranks it is eq. 3.
-  const auto local_objective =
-      share * (terms.task + options_.loss.entropy * terms.entropy) + options_.loss.balance * terms.balance;
+  // entropy means, plus the balance term (global: whose gradient reaches only this
+  // rank's gate weights, see global_mean_gate; per domain: its 1/W share of the
+  // mean). Summed over ranks it is eq. 3.
+  const auto local_objective = share * (terms.task + options_.loss.entropy * terms.entropy) +
+                               options_.loss.balance * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
   local_objective.backward();
 
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
+  if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
   const auto gate_params = gate_->parameters();
   allreduce_gradients(comm_, gate_params, extras);
   CollaborativeStep step;
   step.mixed = f.mixed.detach();
   step.losses.task = extras[0];
   step.losses.entropy = extras[1];
-  step.losses.balance = terms.balance.item<double>();
+  step.losses.balance = per_domain ? extras[2] : terms.balance.item<double>();
   step.losses.total = extras[0] + options_.loss.entropy * extras[1] + options_.loss.balance * step.losses.balance;
   step.gate_grad = flatten_gradients(gate_params);
   gate_optimizer_->step();

@@ -41,7 +41,13 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     classes.push_back(torch::full_like(batch.labels, shard.classes));
   }
   const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint, options_.top_k);
-  const auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
+  auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
+  if (options_.loss.balance_per_domain) {
+    std::vector<std::int64_t> rows;
+    for (const auto& l : labels) rows.push_back(l.size(0));
+    terms.balance = per_domain_balance(out.gate_logits, rows);
+    terms.total = terms.task + options_.loss.entropy * terms.entropy + options_.loss.balance * terms.balance;
+  }
   gate_optimizer_->zero_grad();
   for (auto& opt : expert_optimizers_) opt->zero_grad();
   terms.total.backward();

@@ -51,6 +51,20 @@ TEST(GateLoss, TotalCombinesTermsWithLambdas) {
   EXPECT_NEAR(u.balance.item<double>(), 0.0, 1e-12);
 }
 
+TEST(GateLoss, PerDomainBalanceByHandAndGradient) {
+  // Two domains: rows 0-1 route all to expert 0, rows 2-4 evenly; per-domain mean of KLs.
+  const double big = 30.0;
+  const auto logits = torch::tensor({{big, 0.0}, {big, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}}, torch::kFloat64);
+  const double kl0 = std::log(2.0);  // KL((1, 0) ‖ (1/2, 1/2))
+  EXPECT_NEAR(per_domain_balance(logits, {2, 3}).item<double>(), (kl0 + 0.0) / 2, 1e-9);
+  // One domain = the global term.
+  EXPECT_NEAR(per_domain_balance(logits, {5}).item<double>(),
+              kl_to_uniform(batch_mean_gate(torch::softmax(logits, 1))).item<double>(), 1e-12);
+  torch::manual_seed(3);
+  auto x = torch::randn({7, 3}, torch::kFloat64).requires_grad_(true);
+  testing::expect_gradients_match([&] { return per_domain_balance(x, {3, 1, 3}); }, {x}, 1e-7);
+}
+
 // The whole objective through experts (c = 1, 2, 4, 6), integration and gate,
 // differentiated w.r.t. gate and expert parameters, against finite differences.
 class GateLossGradient : public ::testing::TestWithParam<std::pair<double, double>> {};

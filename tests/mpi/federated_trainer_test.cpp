@@ -68,7 +68,8 @@ std::int64_t row_offset(const std::vector<Domain>& domains, const TrainOptions& 
 // (joint, top_k): top_k 0 is dense routing; with top-k only the routed rows
 // cross ranks, and the result must equal the single-process reference, which
 // scores every row with every expert and keeps each row's k in the mixture.
-class FederatedEquivalence : public ::testing::TestWithParam<std::tuple<bool, int>> {};
+// A third parameter: the balance term per domain (--balance-scope domain).
+class FederatedEquivalence : public ::testing::TestWithParam<std::tuple<bool, int, bool>> {};
 
 TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   auto& comm = world();
@@ -79,7 +80,7 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   options.local_steps = 5;
   options.joint = joint;
   options.top_k = std::get<1>(GetParam());
-  options.loss = {0.05, 0.3};
+  options.loss = {0.05, 0.3, std::get<2>(GetParam())};
   LocalTrainer local(options, domains, tokenizer);
   FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
   const auto r = static_cast<std::size_t>(comm.rank());
@@ -108,9 +109,10 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(JointAndTopK, FederatedEquivalence,
-                         ::testing::Values(std::make_tuple(false, 0), std::make_tuple(true, 0), std::make_tuple(false, 1),
-                                           std::make_tuple(true, 1), std::make_tuple(false, 2),
-                                           std::make_tuple(true, 2)));
+                         ::testing::Values(std::make_tuple(false, 0, false), std::make_tuple(true, 0, false),
+                                           std::make_tuple(false, 1, false), std::make_tuple(true, 1, false),
+                                           std::make_tuple(false, 2, false), std::make_tuple(true, 2, false),
+                                           std::make_tuple(false, 0, true), std::make_tuple(true, 1, true)));
 
 // Whole rounds (local phase, gate steps, evaluation) with dense (0) and top-1 routing.
 class FederatedRounds : public ::testing::TestWithParam<int> {};

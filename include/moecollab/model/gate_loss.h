@@ -13,12 +13,17 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <vector>
 
 namespace moecollab {
 
 struct GateLossWeights {
   double entropy = 0.01;  // λ1
   double balance = 0.1;   // λ2
+  // false: one balance term over the whole (global) batch, KL(ḡ ‖ u) (the paper's);
+  // true: the mean over domains of each domain's own KL(ḡ_d ‖ u), ḡ_d its rows'
+  // mean gate: every rank balances its own batch (--balance-scope domain).
+  bool balance_per_domain = false;
 };
 
 struct GateLossTerms {
@@ -45,6 +50,9 @@ torch::Tensor mean_routing_entropy(const torch::Tensor& gate_logits);
 
 // KL(ḡ ‖ uniform) for an E-vector ḡ.
 torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate);
+
+// (1/D) Σ_d KL(ḡ_d ‖ uniform), ḡ_d the mean gate of rows [offset_d, offset_d + rows[d]).
+torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows);
 
 GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
                         const torch::Tensor& gate_logits, const GateLossWeights& weights,
