@@ -13,5 +13,8 @@ int encode_main(int argc, char** argv);
 int pretrain_main(int argc, char** argv);
 int sweep_point_main(int argc, char** argv);
 int sweep_summary_main(int argc, char** argv);
+int expert_main(int argc, char** argv);
+int registry_main(int argc, char** argv);
+int integrate_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

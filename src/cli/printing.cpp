@@ -7,8 +7,8 @@
 
 namespace moecollab::cli {
 
-void print_final(const std::vector<DomainReport>& reports, bool test_split) {
-  std::printf("final (%s):\n", test_split ? "test" : "val");
+void print_final(const std::vector<DomainReport>& reports, bool test_split, const char* title) {
+  std::printf("%s (%s):\n", title, test_split ? "test" : "val");
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& d = reports[i];
     std::printf("  %-10s moe acc %.3f F1 %.3f | expert acc %.3f F1 %.3f | gate weight on own expert %.2f\n",

@@ -10,7 +10,8 @@
 
 namespace moecollab::cli {
 
-void print_final(const std::vector<DomainReport>& reports, bool test_split);
+// "TITLE (val|test):" then a line per domain.
+void print_final(const std::vector<DomainReport>& reports, bool test_split, const char* title = "final");
 
 // The final table as JSON, written atomically: {"split", "rounds", "domains": [{"domain",
 // "moe_accuracy", "moe_macro_f1", "expert_accuracy", "expert_macro_f1", "samples", "utilization"}]}.

@@ -23,7 +23,12 @@ void add_data_options(po::options_description& options, DataOptions& data) {
   options.add_options()
       ("domain", po::value(&data.domains)->composing()->required(),
        "a domain: a directory with train/val/test .jsonl|.csv|.tsv (+ labels.txt), or one such file "
-       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i)")
+       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i)");
+  add_shared_data_options(options, data);
+}
+
+void add_shared_data_options(po::options_description& options, DataOptions& data) {
+  options.add_options()
       ("vocab", po::value(&data.vocab)->default_value(data.vocab), "WordPiece vocab.txt (make one with build-vocab)")
       ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed),
        "seed of the hash that splits single-file domains")

@@ -26,6 +26,8 @@ struct DataOptions {
 };
 
 void add_data_options(po::options_description& options, DataOptions& data);
+// add_data_options without --domain: --vocab, --split-seed, --lower-case, --threads.
+void add_shared_data_options(po::options_description& options, DataOptions& data);
 void add_train_options(po::options_description& options, TrainOptions& train);
 // The random default encoder's sizes and seed (--encoder-*), part of add_train_options.
 void add_encoder_options(po::options_description& options, EncoderConfig& encoder);

@@ -12,26 +12,24 @@
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/util/hash.h"
 #include "collective.h"
+#include "contribution_steps.h"
+#include "federated_command.h"
+#include "printing.h"
 #include "run_loop.h"
 
 namespace moecollab::cli {
-namespace {
 
-int run(MpiCommunicator& mpi, int argc, char** argv) {
+int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCommand& command) {
   RunOptions run;
   std::string backend = "auto";
-  po::options_description options("train");
+  po::options_description options(command.name);
   add_run_options(options, run);
   add_backend_option(options, backend);
+  command.add_options(options);
   po::variables_map vm;
-  if (!parse_options(argc, argv,
-                     "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
-                     "Federated training: rank r owns expert r and domain r (the r-th --domain); E = number of domains.",
-                     options, vm)) {
-    return 0;
-  }
+  if (!parse_options(argc, argv, command.usage, options, vm)) return 0;
   // Same options on every rank, so every rank reaches the same verdict here.
-  require_one_rank_per_domain("train", run.data.domains, mpi);
+  require_one_rank_per_domain(command.name, run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
   const auto nccl = select_backend(backend, mpi);
   Communicator& comm = nccl ? *nccl : static_cast<Communicator&>(mpi);
@@ -46,7 +44,7 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
   FederatedTrainer trainer(run.train, own, tokenizer, comm);
   const bool root = comm.rank() == 0;
   if (root) {
-    std::cout << "train: " << comm.size() << " ranks, backend " << comm.backend() << ", "
+    std::cout << command.name << ": " << comm.size() << " ranks, backend " << comm.backend() << ", "
               << torch::get_num_threads() << " threads per rank; domains:";
     for (std::size_t r = 0; r < trainer.domain_names().size(); ++r) {
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
@@ -55,6 +53,14 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
               << (run.train.feature_cache ? "feature cache " + seconds_text(trainer.shard().cache_seconds) + " (rank 0)"
                                           : std::string("no feature cache"))
               << std::endl;
+  }
+  std::string contribution;
+  run_on_every_rank(comm, [&] {
+    contribution = command.prepare(trainer, comm, run, hex64(tokenizer->vocabulary().fingerprint()));
+  });
+  if (command.evaluate_before) {
+    const auto before = trainer.evaluate(Split::kVal);
+    if (root) print_final(before, false, "before training");
   }
   RunContext context;
   context.root = root;
@@ -65,15 +71,30 @@ int run(MpiCommunicator& mpi, int argc, char** argv) {
                     context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
                     trainer.domain_labels()};
   context.header.routing_samples = run.train.log_routing;
+  context.header.contribution = contribution;
   run_training(trainer, run, context);
   return 0;
 }
 
-}  // namespace
 
 int train_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
-  return run_collectively(comm, "train", [&] { return run(comm, argc, argv); });
+  FederatedCommand train{"train",
+                         "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
+                         "Federated training: rank r owns expert r and domain r (the r-th --domain); E = number of "
+                         "domains."};
+  auto experts = std::make_shared<std::string>(), registry = std::make_shared<std::string>();
+  train.add_options = [=](po::options_description& options) {
+    options.add_options()
+        ("registry", po::value(registry.get()), "an expert registry directory (for --experts)")
+        ("experts", po::value(experts.get()),
+         "start every expert from a registered package: registry:DOMAIN@VERSION,... one per rank in domain order "
+         "(checked against the run's encoder, vocabulary and sizes)");
+  };
+  train.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run, const std::string& vocab) {
+    return experts->empty() ? std::string() : start_from_registry(trainer, comm, run, vocab, *registry, *experts);
+  };
+  return run_collectively(comm, "train", [&] { return run_federated(comm, argc, argv, train); });
 }
 
 }  // namespace moecollab::cli

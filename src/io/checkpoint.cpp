@@ -15,18 +15,6 @@ namespace {
 
 constexpr const char* kFormat = "moecollab-checkpoint";
 
-void write_tensors(const h5::Handle& group, const NamedTensors& tensors) {
-  for (const auto& [name, t] : tensors) h5::write_tensor(group, name, t);
-}
-
-// Every dataset under `group`, by its path relative to it.
-void read_tensors(const h5::Handle& group, const std::string& prefix, NamedTensors& out) {
-  for (const auto& name : h5::members(group)) {
-    if (h5::is_group(group, name)) read_tensors(h5::open_group(group, name), prefix + name + "/", out);
-    else out[prefix + name] = h5::read_tensor(group, name);
-  }
-}
-
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
@@ -44,7 +32,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     h5::write_attribute(file, "created", utc_timestamp());
     auto config = h5::create_group(file, "config");
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
-    write_tensors(h5::create_group(file, "gate"), checkpoint.state.gate);
+    h5::write_tensor_tree(h5::create_group(file, "gate"), checkpoint.state.gate);
     auto experts = h5::create_group(file, "experts");
     for (std::size_t i = 0; i < checkpoint.state.experts.size(); ++i) {
       const auto& e = checkpoint.state.experts[i];
@@ -53,7 +41,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       h5::write_attribute(group, "labels", e.labels);
       h5::write_attribute(group, "sampler_epoch", static_cast<std::int64_t>(e.sampler_epoch));
       h5::write_attribute(group, "sampler_cursor", static_cast<std::int64_t>(e.sampler_cursor));
-      write_tensors(group, e.tensors);
+      h5::write_tensor_tree(group, e.tensors);
     }
   }
   commit_file(tmp, path);
@@ -75,7 +63,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.info.vocabulary_fingerprint = h5::read_string_attribute(file, "vocabulary_fingerprint");
   auto config = h5::open_group(file, "config");
   for (const auto& name : h5::attribute_names(config)) c.info.config[name] = h5::read_string_attribute(config, name);
-  read_tensors(h5::open_group(file, "gate"), "", c.state.gate);
+  c.state.gate = h5::read_tensor_tree(h5::open_group(file, "gate"));
   const auto experts = h5::read_int_attribute(file, "experts");
   auto group = h5::open_group(file, "experts");
   for (std::int64_t i = 0; i < experts; ++i) {
@@ -85,7 +73,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     e.labels = h5::read_strings_attribute(g, "labels");
     e.sampler_epoch = static_cast<std::uint64_t>(h5::read_int_attribute(g, "sampler_epoch"));
     e.sampler_cursor = static_cast<std::uint64_t>(h5::read_int_attribute(g, "sampler_cursor"));
-    read_tensors(g, "", e.tensors);
+    e.tensors = h5::read_tensor_tree(g);
     c.state.experts.push_back(std::move(e));
   }
   return c;

@@ -271,6 +271,13 @@ std::int64_t read_int_attribute(const Handle& object, const std::string& name) {
   return value;
 }
 
+double read_double_attribute(const Handle& object, const std::string& name) {
+  auto attr = open_attribute(object, name);
+  double value = 0;
+  check(H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &value), attr.what(), "read");
+  return value;
+}
+
 Appendable Appendable::create(const Handle& parent, const std::string& name, const std::vector<hsize_t>& row_shape,
                               torch::ScalarType dtype, hsize_t chunk_rows) {
   std::vector<hsize_t> dims = {0}, max_dims = {H5S_UNLIMITED}, chunk = {chunk_rows};
@@ -316,6 +323,27 @@ void Appendable::append_rows(const torch::Tensor& rows_in) {
   check(H5Dwrite(dataset_.id(), native_type(dtype_), mem_space.id(), file_space.id(), H5P_DEFAULT, rows.data_ptr()),
         dataset_.what(), "append");
   rows_ += n;
+}
+
+void write_tensor_tree(const Handle& group, const std::map<std::string, torch::Tensor>& tensors) {
+  for (const auto& [name, t] : tensors) write_tensor(group, name, t);
+}
+
+namespace {
+
+void read_tree(const Handle& group, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
+  for (const auto& name : members(group)) {
+    if (is_group(group, name)) read_tree(open_group(group, name), prefix + name + "/", out);
+    else out[prefix + name] = read_tensor(group, name);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> read_tensor_tree(const Handle& group) {
+  std::map<std::string, torch::Tensor> out;
+  read_tree(group, "", out);
+  return out;
 }
 
 }  // namespace moecollab::h5

@@ -31,6 +31,7 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   h5::write_attribute(d.file, "seed", header.seed);
   h5::write_attribute(d.file, "encoder_fingerprint", header.encoder_fingerprint);
   h5::write_attribute(d.file, "vocabulary_fingerprint", header.vocabulary_fingerprint);
+  h5::write_attribute(d.file, "contribution", header.contribution);
   auto labels = h5::create_group(d.file, "labels");
   for (std::size_t i = 0; i < header.labels.size(); ++i) h5::write_attribute(labels, header.domains[i], header.labels[i]);
 

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ bool exists(const Handle& parent, const std::string& name);
 // `name` may be a path ("a/b/c"); missing groups on the way are created.
 void write_tensor(const Handle& parent, const std::string& name, const torch::Tensor& tensor);
 torch::Tensor read_tensor(const Handle& parent, const std::string& name);
+
+// Many tensors by path-like names ("parameters/gate.weight"), as datasets under `group`.
+void write_tensor_tree(const Handle& group, const std::map<std::string, torch::Tensor>& tensors);
+// Every dataset under `group` (recursively), by its path relative to it.
+std::map<std::string, torch::Tensor> read_tensor_tree(const Handle& group);
 // Names of a group's members, in HDF5's (alphabetical) order.
 std::vector<std::string> members(const Handle& group);
 bool is_group(const Handle& parent, const std::string& name);
@@ -59,6 +65,7 @@ void write_attribute(const Handle& object, const std::string& name, double value
 void write_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values);
 std::string read_string_attribute(const Handle& object, const std::string& name);
 std::int64_t read_int_attribute(const Handle& object, const std::string& name);
+double read_double_attribute(const Handle& object, const std::string& name);
 std::vector<std::string> read_strings_attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
 

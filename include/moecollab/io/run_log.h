@@ -28,6 +28,7 @@ struct RunLogHeader {
   std::vector<std::string> domains;                 // domain i = expert i
   std::vector<std::vector<std::string>> labels;     // per domain
   std::size_t routing_samples = 0;                  // --log-routing: make the /routing datasets
+  std::string contribution = "";  // experts added/replaced/removed or started from packages ("" for none)
 };
 
 // Names of the columns of /rounds/losses, /rounds/seconds and /rounds/bytes_sent.

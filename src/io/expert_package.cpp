@@ -1,0 +1,170 @@
+#include "moecollab/io/expert_package.h"
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "moecollab/io/hdf5.h"
+#include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
+#include "moecollab/util/hash.h"
+
+namespace moecollab {
+namespace {
+
+constexpr const char* kFormat = "moecollab-expert-package";
+
+std::vector<std::int64_t> parse_version(const std::string& version) {
+  std::vector<std::int64_t> parts;
+  std::stringstream in(version);
+  for (std::string part; std::getline(in, part, '.');) {
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos) return {};
+    parts.push_back(std::stoll(part));
+  }
+  if (parts.size() < 2 || parts.size() > 3 || version.back() == '.') return {};
+  while (parts.size() < 3) parts.push_back(0);
+  return parts;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+void check_version_text(const std::string& version) {
+  if (parse_version(version).empty()) {
+    throw Error("version '" + version + "' is not a semantic version (MAJOR.MINOR or MAJOR.MINOR.PATCH, digits)");
+  }
+}
+
+int compare_versions(const std::string& a, const std::string& b) {
+  const auto x = parse_version(a), y = parse_version(b);
+  return x < y ? -1 : (y < x ? 1 : 0);
+}
+
+std::string package_content_hash(const ExpertPackage& p) {
+  const auto& m = p.manifest;
+  std::string fields = m.domain + '\n' + m.version + '\n' + m.contributor + '\n' + m.created + '\n' +
+                       std::to_string(m.adapter) + '\n' + std::to_string(m.hidden) + '\n' + m.encoder_fingerprint +
+                       '\n' + m.vocabulary_fingerprint + '\n';
+  for (const auto& l : m.labels) fields += "label:" + l + '\n';
+  for (const auto& [k, v] : m.metrics) fields += "metric:" + k + '=' + std::to_string(v) + '\n';
+  auto h = fnv1a(fields);
+  for (const auto& [name, t] : p.tensors) {
+    const auto c = t.contiguous();
+    std::string header = name + '\n' + std::string(c10::toString(c.scalar_type())) + '\n';
+    for (auto s : c.sizes()) header += std::to_string(s) + ',';
+    h = fnv1a(header, h);
+    h = fnv1a(c.data_ptr(), c.nbytes(), h);
+  }
+  return hex64(mix64(h));
+}
+
+std::map<std::string, std::vector<std::int64_t>> expected_expert_shapes(const ExpertManifest& m) {
+  const auto d = m.hidden, k = m.adapter, c = static_cast<std::int64_t>(m.labels.size());
+  return {{"parameters/down_project.weight", {k, d}}, {"parameters/down_project.bias", {k}},
+          {"parameters/up_project.weight", {d, k}},   {"parameters/up_project.bias", {d}},
+          {"parameters/classifier.weight", {c, d}},   {"parameters/classifier.bias", {c}}};
+}
+
+void save_expert_package(const std::string& path, ExpertPackage package) {
+  auto& m = package.manifest;
+  check_version_text(m.version);
+  if (m.created.empty()) m.created = utc_timestamp();
+  m.content_hash = package_content_hash(package);
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  const auto tmp = temporary_path(path);
+  {
+    const auto file = h5::open_file(tmp, h5::Mode::kCreate);
+    h5::write_attribute(file, "format", std::string(kFormat));
+    h5::write_attribute(file, "format_version", kExpertPackageFormatVersion);
+    h5::write_attribute(file, "domain", m.domain);
+    h5::write_attribute(file, "version", m.version);
+    h5::write_attribute(file, "contributor", m.contributor);
+    h5::write_attribute(file, "created", m.created);
+    h5::write_attribute(file, "labels", m.labels);
+    h5::write_attribute(file, "adapter", m.adapter);
+    h5::write_attribute(file, "hidden", m.hidden);
+    h5::write_attribute(file, "encoder_fingerprint", m.encoder_fingerprint);
+    h5::write_attribute(file, "vocabulary_fingerprint", m.vocabulary_fingerprint);
+    h5::write_attribute(file, "content_hash", m.content_hash);
+    const auto metrics = h5::create_group(file, "metrics");
+    for (const auto& [k, v] : m.metrics) h5::write_attribute(metrics, k, v);
+    h5::write_tensor_tree(h5::create_group(file, "tensors"), package.tensors);
+  }
+  commit_file(tmp, path);
+}
+
+ExpertPackage load_expert_package(const std::string& path) {
+  const auto file = h5::open_file(path, h5::Mode::kRead);
+  if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != kFormat) {
+    throw Error(path + ": not a MoECollab expert package (no format attribute '" + std::string(kFormat) + "')");
+  }
+  const auto version = h5::read_int_attribute(file, "format_version");
+  if (version != kExpertPackageFormatVersion) {
+    throw Error(path + ": expert package format version " + std::to_string(version) + ", this build reads version " +
+                std::to_string(kExpertPackageFormatVersion));
+  }
+  ExpertPackage p;
+  auto& m = p.manifest;
+  m.domain = h5::read_string_attribute(file, "domain");
+  m.version = h5::read_string_attribute(file, "version");
+  m.contributor = h5::read_string_attribute(file, "contributor");
+  m.created = h5::read_string_attribute(file, "created");
+  m.labels = h5::read_strings_attribute(file, "labels");
+  m.adapter = h5::read_int_attribute(file, "adapter");
+  m.hidden = h5::read_int_attribute(file, "hidden");
+  m.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");
+  m.vocabulary_fingerprint = h5::read_string_attribute(file, "vocabulary_fingerprint");
+  m.content_hash = h5::read_string_attribute(file, "content_hash");
+  const auto metrics = h5::open_group(file, "metrics");
+  for (const auto& name : h5::attribute_names(metrics)) {
+    m.metrics[name] = h5::read_double_attribute(metrics, name);
+  }
+  p.tensors = h5::read_tensor_tree(h5::open_group(file, "tensors"));
+  return p;
+}
+
+std::vector<std::string> compatibility_problems(const ExpertPackage& package, const std::string& path,
+                                                const CompatibilityTarget& target) {
+  const auto& m = package.manifest;
+  std::vector<std::string> problems;
+  const auto field = [&](const std::string& name, const std::string& have, const std::string& want) {
+    if (have != want) {
+      problems.push_back(path + ": " + name + ": package has " + have + ", " + target.what + " has " + want);
+    }
+  };
+  field("encoder_fingerprint", m.encoder_fingerprint, target.encoder_fingerprint);
+  field("hidden", std::to_string(m.hidden), std::to_string(target.hidden));
+  field("vocabulary_fingerprint (tokenizer)", m.vocabulary_fingerprint, target.vocabulary_fingerprint);
+  if (target.adapter > 0) field("adapter", std::to_string(m.adapter), std::to_string(target.adapter));
+  if (m.labels.empty()) problems.push_back(path + ": labels: the package names no labels");
+  std::set<std::string> seen;
+  for (const auto& l : m.labels) {
+    if (l.empty()) problems.push_back(path + ": labels: an empty label name");
+    else if (!seen.insert(l).second) problems.push_back(path + ": labels: '" + l + "' appears twice");
+  }
+  for (const auto& [name, shape] : expected_expert_shapes(m)) {
+    const auto it = package.tensors.find(name);
+    if (it == package.tensors.end()) {
+      problems.push_back(path + ": tensor " + name + ": missing (expected shape " + shape_text(shape) + ")");
+    } else if (it->second.sizes().vec() != shape) {
+      problems.push_back(path + ": tensor " + name + ": shape " + shape_text(it->second.sizes().vec()) +
+                         ", the manifest (adapter " + std::to_string(m.adapter) + ", hidden " +
+                         std::to_string(m.hidden) + ", " + std::to_string(m.labels.size()) + " labels) implies " +
+                         shape_text(shape));
+    }
+  }
+  const auto actual = package_content_hash(package);
+  if (actual != m.content_hash) {
+    problems.push_back(path + ": content_hash: the manifest says " + m.content_hash + ", the content hashes to " +
+                       actual + " (the file was changed after packaging)");
+  }
+  return problems;
+}
+
+}  // namespace moecollab
