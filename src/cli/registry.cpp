@@ -75,10 +75,11 @@ int registry_main(int argc, char** argv) {
   int bad = 0;
   for (const auto* e : chosen) {
     const auto path = registry.path_of(*e);
-    auto problems = compatibility_problems(load_expert_package(path), path, target);
-    if (e->content_hash != load_expert_package(path).manifest.content_hash) {
+    const auto package = load_expert_package(path);
+    auto problems = compatibility_problems(package, path, target);
+    if (e->content_hash != package.manifest.content_hash) {
       problems.push_back(path + ": content_hash: index.json says " + e->content_hash + ", the package says " +
-                         load_expert_package(path).manifest.content_hash);
+                         package.manifest.content_hash);
     }
     std::cout << e->domain << "@" << e->version << ": " << (problems.empty() ? "compatible" : "INCOMPATIBLE") << "\n";
     for (const auto& p : problems) std::cout << "  " << p << "\n";
