@@ -19,6 +19,14 @@ namespace moecollab::cli {
 // srun started as separate single-rank jobs are refused by MpiCommunicator.)
 inline void require_one_rank_per_domain(const std::string& command, const std::vector<std::string>& domains,
                                         const MpiCommunicator& comm) {
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    for (std::size_t j = i + 1; j < domains.size(); ++j) {
+      if (domains[i] == domains[j]) {
+        throw AgreedError("domain '" + domains[i] + "' is given twice (ranks " + std::to_string(i) + " and " +
+                          std::to_string(j) + "); every rank needs a domain of its own");
+      }
+    }
+  }
   if (static_cast<int>(domains.size()) == comm.size()) return;
   std::string names;
   for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;

@@ -36,7 +36,11 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
       const auto path = a.resume == "latest" ? latest_checkpoint(checkpoints) : a.resume;
       const auto checkpoint = load_checkpoint(path);
       check_compatible(checkpoint, path, context.info, context.header.domains, context.header.labels);
-      trainer.import_state(checkpoint.state);
+      try {
+        trainer.import_state(checkpoint.state);
+      } catch (const Error& e) {
+        throw Error(path + ": " + e.what());
+      }
       if (context.root) std::cout << "resumed from " << path << " at round " << checkpoint.state.round << std::endl;
     });
   }

@@ -1,6 +1,8 @@
 #include "run_options.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <thread>
 
@@ -94,6 +96,12 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
       ("top-k", po::value(&t.top_k)->default_value(t.top_k),
        "route each text to its K highest-weighted experts only (weights renormalised over them; features "
        "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")
+      ("on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
+         if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
+         t.stop_on_nonfinite = v == "stop";
+       }),
+       "a gate step with a NaN/Inf loss or gate gradient on any rank (detected before the all-reduce, never reaching "
+       "the gate replicas): stop the run naming the ranks and step, or skip the step on every rank")
       ("no-feature-cache", po::bool_switch()->notifier([&t](bool off) { t.feature_cache = !off; }),
        "run the frozen encoder on every batch instead of computing each text's features once per run")
       ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
@@ -119,6 +127,9 @@ void add_run_options(po::options_description& options, RunOptions& run) {
 
 void add_backend_option(po::options_description& options, std::string& backend) {
   options.add_options()
+      ("collective-timeout", po::value<double>()->default_value(600),
+       "seconds a collective may wait before the watchdog reports the rank and collective that stalled and ends "
+       "the job (the ranks that do not report are the ones that never arrived); 0 disables it")
       ("backend", po::value(&backend)->default_value(backend),
        "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
        "(nccl where every rank has a GPU of its own, else mpi)");
@@ -244,6 +255,29 @@ int threads_for(const DataOptions& data, int ranks_per_node) {
   if (data.threads > 0) return data.threads;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / std::max(1, ranks_per_node));
+}
+
+void check_run_dir(const ArtifactOptions& artifacts) {
+  namespace fs = std::filesystem;
+  if (artifacts.run_dir.empty()) return;
+  const fs::path dir(artifacts.run_dir);
+  std::error_code error;
+  fs::create_directories(dir / "checkpoints", error);
+  if (error) throw Error("--run-dir " + artifacts.run_dir + ": cannot create it: " + error.message());
+  const auto probe = dir / ".write-probe";
+  {
+    std::ofstream out(probe);
+    out << "probe\n";
+    if (!out.flush()) throw Error("--run-dir " + artifacts.run_dir + ": cannot write in it");
+  }
+  fs::remove(probe, error);
+  const auto space = fs::space(dir, error);
+  constexpr std::uintmax_t kMinFree = 64u << 20;
+  if (!error && space.available < kMinFree) {
+    throw Error("--run-dir " + artifacts.run_dir + ": only " + std::to_string(space.available >> 20) +
+                " MB free; a run needs at least " + std::to_string(kMinFree >> 20) +
+                " MB for its log and checkpoints (each written to a temporary file first)");
+  }
 }
 
 }  // namespace moecollab::cli

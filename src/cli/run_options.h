@@ -48,6 +48,8 @@ struct RunOptions {
   bool test = false;  // report the test split after the last round
 };
 void add_run_options(po::options_description& options, RunOptions& run);
+// Before any work: --run-dir can be created and written in, with room for a checkpoint.
+void check_run_dir(const ArtifactOptions& artifacts);
 // `train`'s --backend.
 void add_backend_option(po::options_description& options, std::string& backend);
 

@@ -3,12 +3,17 @@
 // Rank r loads only domain r (the r-th --domain); its text never leaves it.
 #include <torch/torch.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/backend.h"
 #include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/comm/watchdog.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/util/hash.h"
 #include "collective.h"
@@ -28,6 +33,17 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   command.add_options(options);
   po::variables_map vm;
   if (!parse_options(argc, argv, command.usage, options, vm)) return 0;
+  start_collective_watchdog(vm["collective-timeout"].as<double>(), mpi.rank());
+  // Testing hook for the fault suite: rank RANK sleeps before training, so the others stall.
+  if (const char* stall = std::getenv("MOECOLLAB_INJECT_STALL"); stall && std::atoi(stall) == mpi.rank()) {
+    std::this_thread::sleep_for(std::chrono::seconds(600));
+  }
+  // Testing hook for the fault suite: MOECOLLAB_INJECT_NONFINITE=RANK:STEP.
+  if (const char* inject = std::getenv("MOECOLLAB_INJECT_NONFINITE")) {
+    if (std::sscanf(inject, "%d:%ld", &run.train.inject_nonfinite_rank, &run.train.inject_nonfinite_step) != 2) {
+      throw AgreedError(std::string("MOECOLLAB_INJECT_NONFINITE must be RANK:STEP, not '") + inject + "'");
+    }
+  }
   // Same options on every rank, so every rank reaches the same verdict here.
   require_one_rank_per_domain(command.name, run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
@@ -38,6 +54,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   std::shared_ptr<const Tokenizer> tokenizer;
   Domain own;
   run_on_every_rank(comm, [&] {
+    check_run_dir(run.artifacts);
     tokenizer = load_tokenizer(run);
     own = load_domain(run.data.domains[rank], run.data.split_seed);
   });

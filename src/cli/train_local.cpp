@@ -23,6 +23,7 @@ int train_local_main(int argc, char** argv) {
     return 0;
   }
   torch::set_num_threads(threads_for(run.data, 1));
+  check_run_dir(run.artifacts);
   const auto tokenizer = load_tokenizer(run);
   LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
   std::cout << "train-local: " << trainer.shards().size() << " domains:";

@@ -1,5 +1,7 @@
 #include "moecollab/comm/communicator.h"
 
+#include "moecollab/comm/watchdog.h"
+
 namespace moecollab {
 
 std::uint64_t CommStats::bytes_sent() const {
@@ -18,9 +20,11 @@ OpTimer::OpTimer(CommStats& stats, const char* name, std::uint64_t bytes_sent)
     : op_(stats.ops[name]), start_(std::chrono::steady_clock::now()) {
   op_.calls += 1;
   op_.bytes_sent += bytes_sent;
+  watchdog_enter(name);
 }
 
 OpTimer::~OpTimer() {
+  watchdog_leave();
   op_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 

@@ -127,10 +127,22 @@ Domain split_by_hash(const std::string& name, const std::string& path, std::uint
   return d;
 }
 
+// A classifier needs two classes in its training split.
+static Domain require_two_classes(Domain d, const std::string& path) {
+  std::set<std::int64_t> seen;
+  for (const auto& ex : d.train) seen.insert(ex.label);
+  if (seen.size() < 2) {
+    throw file_error(path, 0, "domain '" + d.name + "' has one class in its training split ('" +
+                                  (d.train.empty() ? std::string("none") : d.labels.names[static_cast<std::size_t>(d.train.front().label)]) +
+                                  "'); a classifier needs at least two");
+  }
+  return d;
+}
+
 Domain load_domain(const std::string& path, std::uint64_t split_seed) {
-  if (fs::is_directory(path)) return load_domain_dir(path);
+  if (fs::is_directory(path)) return require_two_classes(load_domain_dir(path), path);
   if (!fs::exists(path)) throw file_error(path, 0, "no such file or directory");
-  return split_by_hash(fs::path(path).stem().string(), path, split_seed);
+  return require_two_classes(split_by_hash(fs::path(path).stem().string(), path, split_seed), path);
 }
 
 }  // namespace moecollab

@@ -31,6 +31,7 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens, const std::string& origi
 }
 
 Vocabulary Vocabulary::load(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw file_error(path, 0, "is a directory, not a vocab.txt");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, 0, "cannot open vocabulary");
   std::vector<std::string> tokens;

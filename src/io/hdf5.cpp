@@ -112,6 +112,9 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 
 Handle open_file(const std::string& path, Mode mode) {
   silence_hdf5();
+  if (mode != Mode::kCreate && std::filesystem::is_directory(path)) {
+    throw Error(path + ": is a directory, not an HDF5 file");
+  }
   if (mode == Mode::kCreate) {
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS), path);
     // The newest format: needed for SWMR (readers of a file being written).

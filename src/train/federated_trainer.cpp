@@ -1,6 +1,9 @@
 #include "moecollab/train/federated_trainer.h"
 
 #include <chrono>
+#include <cmath>
+#include <iostream>
+#include <limits>
 
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/fusion.h"
@@ -187,12 +190,42 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
                                options_.loss.balance * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
-  local_objective.backward();
+  ++gate_steps_taken_;
+  const bool inject = options_.inject_nonfinite_rank == comm_.rank() && options_.inject_nonfinite_step == gate_steps_taken_;
+  (inject ? local_objective * std::numeric_limits<double>::quiet_NaN() : local_objective).backward();
 
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
   if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
   const auto gate_params = gate_->parameters();
+  // A NaN/Inf here must not reach the gate replicas: this rank zeroes its part
+  // and raises its flag in the same fused all-reduce (one slot per rank).
+  bool finite = !inject && std::isfinite(local_objective.item<double>());
+  for (const auto& p : gate_params) finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+  if (!finite) {
+    for (auto& p : gate_params) p.grad().zero_();
+    std::fill(extras.begin(), extras.end(), 0.0);
+  }
+  const auto flags = extras.size();
+  extras.resize(flags + static_cast<std::size_t>(comm_.size()), 0.0);
+  extras[flags + static_cast<std::size_t>(comm_.rank())] = finite ? 0.0 : 1.0;
   allreduce_gradients(comm_, gate_params, extras);
+  std::string bad_ranks;
+  for (int r = 0; r < comm_.size(); ++r) {
+    if (extras[flags + static_cast<std::size_t>(r)] > 0) bad_ranks += (bad_ranks.empty() ? "" : ", ") + std::to_string(r);
+  }
+  if (!bad_ranks.empty()) {
+    const std::string what = "non-finite loss or gate gradient on rank " + bad_ranks + " at gate step " +
+                             std::to_string(gate_steps_taken_) + " (round " + std::to_string(round_) + ")";
+    if (options_.stop_on_nonfinite) {
+      throw AgreedError(what + "; stopped before it reached the gate replicas (--on-nonfinite skip skips such steps)");
+    }
+    if (comm_.rank() == 0) std::cerr << "warning: " << what << ": step skipped on every rank" << std::endl;
+    CollaborativeStep skipped;
+    skipped.mixed = f.mixed.detach();
+    skipped.gate_grad = flatten_gradients(gate_params);
+    gate_comm_seconds_ += comm_.stats().seconds() - comm_before;
+    return skipped;
+  }
   CollaborativeStep step;
   step.mixed = f.mixed.detach();
   step.losses.task = extras[0];

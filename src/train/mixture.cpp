@@ -37,8 +37,17 @@ void check_train_options(const TrainOptions& o) {
           "max-length " + std::to_string(o.max_length) + " exceeds the encoder's max_positions " +
               std::to_string(o.encoder.max_positions));
   require(o.rounds >= 0 && o.local_steps >= 0 && o.gate_steps >= 0, "rounds and steps must not be negative");
-  require(o.batch_size >= 1 && o.eval_batch >= 1, "batch sizes must be at least 1");
-  require(o.adapter >= 1, "adapter must be at least 1");
+  // Sizes are unsigned: a negative value on the command line wraps around to a huge one.
+  constexpr std::size_t kMaxBatch = 1 << 20;
+  require(o.batch_size >= 1 && o.batch_size <= kMaxBatch,
+          "--batch-size must be between 1 and " + std::to_string(kMaxBatch) + ", got " +
+              std::to_string(static_cast<long long>(o.batch_size)));
+  require(o.eval_batch >= 1 && o.eval_batch <= kMaxBatch,
+          "--eval-batch must be between 1 and " + std::to_string(kMaxBatch) + ", got " +
+              std::to_string(static_cast<long long>(o.eval_batch)));
+  require(o.adapter >= 1, "--adapter must be at least 1");
+  require(o.adapter <= o.encoder.hidden, "--adapter " + std::to_string(o.adapter) + " exceeds the encoder's hidden size " +
+                                             std::to_string(o.encoder.hidden) + " (the adapter is a bottleneck)");
   require(o.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
   require(o.expert_lr > 0 && o.gate_lr > 0, "learning rates must be positive");
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");

@@ -33,6 +33,14 @@ struct TrainOptions {
   // renormalised over them; 0 (or >= E) is dense routing, as in the paper.
   std::int64_t top_k = 0;
   std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
+  // A gate step whose loss or gate gradient is NaN/Inf on any rank: true stops
+  // the run (every rank, one message naming the ranks); false skips the step.
+  // Either way the bad values never reach the all-reduce or the gate replicas.
+  bool stop_on_nonfinite = true;
+  // Testing hook (MOECOLLAB_INJECT_NONFINITE=RANK:STEP): rank RANK's loss becomes
+  // NaN at its STEP-th gate step (1-based, counted over the run).
+  int inject_nonfinite_rank = -1;
+  std::int64_t inject_nonfinite_step = -1;
 };
 
 }  // namespace moecollab

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The bad-input suite: every case must end with a clear message naming the
+# file / field / rank, a non-zero exit on every rank, and no hang (hard timeout
+# per case). MPI cases run under mpirun -np 4 --oversubscribe. Prints one line
+# per case and "N cases ran, N held"; exits 1 if any did not hold.
+# Usage: bad_inputs.sh MOECOLLAB MPIEXEC VOCAB WORK_DIR   (from the repository root)
+set -u
+bin=$1 mpiexec=$2 vocab=$3 work=$4
+rm -rf "$work"
+mkdir -p "$work"
+ran=0 held=0 slowest=0 slowest_case=""
+mpi4=("$mpiexec" --oversubscribe -np 4)
+data="--domain data/quotes --domain data/language --domain data/software --domain data/lexicon"
+small=(--rounds 1 --local-steps 2 --gate-steps 5 --vocab "$vocab")
+
+# case NAME 'expected text' command...   (every process must exit non-zero within 60 s)
+case_() {
+  local name=$1 expected=$2
+  shift 2
+  ran=$((ran + 1))
+  local start out rc
+  start=$(date +%s.%N)
+  out=$(timeout -k 5 60 "$@" 2>&1 >/dev/null)
+  rc=$?
+  local seconds
+  seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  if (( $(echo "$seconds > $slowest" | bc) )); then slowest=$seconds slowest_case=$name; fi
+  if [ "$rc" -eq 0 ]; then echo "FAILED  $name: exit 0"; return; fi
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "FAILED  $name: hung (killed after 60 s)"; return; fi
+  if [ "$rc" -gt 128 ]; then echo "FAILED  $name: killed by signal $((rc - 128))"; echo "$out" | tail -5; return; fi
+  case "$out" in
+    *"$expected"*) held=$((held + 1)); printf 'held    %-28s exit %d in %4.1f s: %s\n' "$name" "$rc" "$seconds" \
+                     "$(grep -m1 -F -- "$expected" <<<"$out" | cut -c1-150)" ;;
+    *) echo "FAILED  $name: message lacks '$expected':"; echo "$out" | head -5 ;;
+  esac
+}
+
+d=$work/data
+mkdir -p "$d"
+mkdir -p "$d/empty" && : > "$d/empty/train.jsonl" && cp data/quotes/val.jsonl data/quotes/test.jsonl "$d/empty/"
+printf '{"label": "a"}\n' > "$d/notext.jsonl"
+printf '{"text": "hello"}\n' > "$d/nolabel.jsonl"
+printf '{"text": "caf\xe9", "label": "a"}\n' > "$d/latin1.jsonl"
+mkdir -p "$d/unseen" && cp data/quotes/train.jsonl data/quotes/val.jsonl "$d/unseen/" &&
+  { cat data/quotes/test.jsonl; printf '{"text": "a new kind", "label": "no-such-label"}\n'; } > "$d/unseen/test.jsonl"
+mkdir -p "$d/oneclass" && for s in train val test; do grep '"label": "science"' data/quotes/$s.jsonl > "$d/oneclass/$s.jsonl"; done
+printf 'text,label\n"a ""quoted"" text\nover two lines",x\nplain,y\n"unterminated,x\n' > "$d/badquote.csv"
+grep -v '^\[CLS\]$' "$vocab" > "$d/vocab-nocls.txt"
+cp "$d/vocab-nocls.txt" /dev/null
+printf 'domain = data/quotes\nbatch-size = 0\n' > "$d/zero-batch.ini"
+
+case_ empty_data_file "empty" "$bin" train-local --domain "$d/empty" "${small[@]}"
+case_ missing_text_field "text" "$bin" train-local --domain "$d/notext.jsonl" "${small[@]}"
+case_ missing_label_field "label" "$bin" train-local --domain "$d/nolabel.jsonl" "${small[@]}"
+case_ non_utf8_text "UTF-8" "$bin" train-local --domain "$d/latin1.jsonl" "${small[@]}"
+case_ unseen_test_label "no-such-label" "$bin" train-local --domain "$d/unseen" "${small[@]}"
+case_ one_class_domain "has one class in its training split ('science')" "$bin" train-local --domain "$d/oneclass" "${small[@]}"
+case_ csv_unterminated_quote "badquote.csv" "$bin" train-local --domain "$d/badquote.csv" "${small[@]}"
+case_ config_unknown_option "unrecognised option 'no-such-key'" "$bin" train-local --config <(printf 'no-such-key = 1\n') --domain data/quotes
+case_ zero_batch_size "--batch-size must be between 1" "$bin" train-local --config "$d/zero-batch.ini" "${small[@]}"
+case_ negative_batch_size "--batch-size must be between 1 and 1048576, got -3" "$bin" train-local --domain data/quotes --batch-size -3 "${small[@]}"
+case_ negative_lambda "lambda1" "$bin" train-local --domain data/quotes --lambda1 -0.5 "${small[@]}"
+case_ adapter_over_hidden "--adapter 512 exceeds the encoder's hidden size 128" "$bin" train-local --domain data/quotes --adapter 512 "${small[@]}"
+case_ max_length_over_encoder "exceeds the encoder's max_positions" "$bin" train-local --domain data/quotes --max-length 500 "${small[@]}"
+case_ vocab_without_cls "[CLS]" "$bin" train-local --domain data/quotes --rounds 1 --vocab "$d/vocab-nocls.txt"
+case_ data_path_is_directory_vocab "is a directory" "$bin" train-local --domain data/quotes --rounds 1 --vocab data/quotes
+case_ world_size_not_domains "has 4 domains" "${mpi4[@]:0:3}" 3 "$bin" train $data "${small[@]}"
+case_ same_domain_twice "domain 'data/quotes' is given twice (ranks 0 and 1)" "${mpi4[@]}" "$bin" train --domain data/quotes --domain data/quotes --domain data/software --domain data/lexicon "${small[@]}"
+case_ mismatched_encoders "encoder fingerprint differs from rank 0" "$mpiexec" --oversubscribe \
+  -np 2 "$bin" train $data "${small[@]}" : -np 2 "$bin" train $data "${small[@]}" --encoder-seed 7
+
+# Checkpoints and packages: a real run's checkpoint, then damaged copies.
+run=$work/run
+"$bin" train-local --domain data/quotes --domain data/language "${small[@]}" --run-dir "$run" > /dev/null
+ckpt=$run/checkpoints/round-000001.h5
+head -c $(( $(stat -c %s "$ckpt") / 2 )) "$ckpt" > "$d/truncated.h5"
+cp "$ckpt" "$d/wrong-shape.h5"
+/usr/bin/python3 - "$d/wrong-shape.h5" <<'PY'
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "r+") as f:
+    name = [n for n in f["gate"].keys()][0]
+    path = f"gate/{name}/gate.weight" if isinstance(f["gate"][name], h5py.Group) else "gate/" + name
+    def find(g, prefix=""):
+        for k, v in g.items():
+            if isinstance(v, h5py.Group):
+                r = find(v, prefix + k + "/")
+                if r: return r
+            elif k.endswith("gate.weight"):
+                return prefix + k
+    path = "gate/" + find(f["gate"])
+    shape = f[path].shape
+    del f[path]
+    f[path] = np.zeros((shape[0] + 1, shape[1]), dtype=np.float32)
+PY
+resume=(--domain data/quotes --domain data/language "${small[@]}")
+case_ checkpoint_other_model "incompatible checkpoint" "$bin" train-local --domain data/quotes --domain data/software \
+  "${small[@]}" --resume "$ckpt"
+case_ checkpoint_truncated "truncated.h5" "$bin" train-local "${resume[@]}" --resume "$d/truncated.h5"
+case_ checkpoint_wrong_shape "wrong-shape.h5: gate: tensor 'adam/exp_avg/gate.weight' has shape [3, 128], expected [2, 128]" "$bin" train-local "${resume[@]}" --resume "$d/wrong-shape.h5"
+case_ checkpoint_is_directory "is a directory, not an HDF5 file" "$bin" train-local "${resume[@]}" --resume "$run"
+"$bin" expert train --domain quotes --data data/quotes "${small[@]}" --out "$d/pkg.h5" > /dev/null
+/usr/bin/python3 -c "
+import h5py, sys
+with h5py.File('$d/pkg.h5', 'r+') as f: f['tensors/parameters/classifier.bias'][0] += 1.0"
+case_ package_bad_hash "content_hash: the manifest says" "$bin" registry add --registry "$d/registry" "$d/pkg.h5"
+: > "$d/a-file"
+case_ run_dir_unwritable "--run-dir $d/a-file/run: cannot create it: Not a directory" "$bin" train-local --domain data/quotes "${small[@]}" --run-dir "$d/a-file/run"
+case_ run_dir_unwritable_mpi "--run-dir $d/a-file/run: cannot create it" "${mpi4[@]}" "$bin" train $data "${small[@]}" --run-dir "$d/a-file/run"
+
+# NaN/Inf: rank 2's loss made NaN at its 3rd gate step (testing hook).
+case_ nonfinite_stop "non-finite loss or gate gradient on rank 2 at gate step 3 (round 1); stopped" \
+  env MOECOLLAB_INJECT_NONFINITE=2:3 "${mpi4[@]}" "$bin" train $data "${small[@]}"
+ran=$((ran + 1))
+if MOECOLLAB_INJECT_NONFINITE=2:3 timeout -k 5 60 "${mpi4[@]}" "$bin" train $data "${small[@]}" \
+     --on-nonfinite skip --run-dir "$work/nonfinite-skip" > "$work/skip.out" 2>&1 &&
+   grep -q "on rank 2 at gate step 3 (round 1): step skipped on every rank" "$work/skip.out" &&
+   /usr/bin/python3 -c "
+import h5py, numpy as np
+out = []
+h5py.File('$work/nonfinite-skip/checkpoints/round-000001.h5', 'r')['gate'].visititems(
+    lambda n, o: out.append(np.isfinite(o[()]).all()) if isinstance(o, h5py.Dataset) else None)
+assert out and all(out)"; then
+  held=$((held + 1)); echo "held    nonfinite_skip               run finished, step skipped on every rank, gate finite"
+else
+  echo "FAILED  nonfinite_skip"; tail -5 "$work/skip.out"
+fi
+
+# A rank that never reaches a collective (it sleeps; testing hook): the watchdog of
+# every waiting rank reports, the job ends; rank 2 is the one without a report.
+case_ collective_stall "rank 0: collective 'allreduce' (#1 of this rank) has not completed after 5 s (--collective-timeout 5); the ranks without such a line have not reached it" \
+  env MOECOLLAB_INJECT_STALL=2 "${mpi4[@]}" "$bin" train $data "${small[@]}" --collective-timeout 5
+
+printf '\n%d cases ran, %d held; slowest: %s (%.1f s)\n' "$ran" "$held" "$slowest_case" "$slowest"
+[ "$ran" -eq "$held" ]
