@@ -12,6 +12,8 @@
 
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/util/error.h"
+#include "options.h"
 
 namespace moecollab::cli {
 
@@ -34,6 +36,17 @@ inline void require_one_rank_per_domain(const std::string& command, const std::v
                     std::to_string(comm.size()) + " MPI rank" + (comm.size() == 1 ? "" : "s") +
                     "; start one rank per domain: mpirun -np " + std::to_string(domains.size()) + " moecollab " +
                     command + " ...");
+}
+
+// parse_options for an MPI command: every rank parses the same command line and
+// config, so an option error is the same on every rank and is reported once.
+inline bool parse_options_agreed(int argc, char** argv, const std::string& usage, po::options_description& options,
+                                 po::variables_map& vm) {
+  try {
+    return parse_options(argc, argv, usage, options, vm);
+  } catch (const Error& e) {
+    throw AgreedError(e.what());
+  }
 }
 
 inline int run_collectively(MpiCommunicator& comm, const char* command, const std::function<int()>& body) {

@@ -30,7 +30,7 @@ int pretrain_main(int argc, char** argv) {
     po::options_description options("pretrain");
     add_pretrain_options(options, c);
     po::variables_map vm;
-    if (!parse_options(argc, argv,
+    if (!parse_options_agreed(argc, argv,
                        "usage: mpirun -np E moecollab pretrain --domain DIR... --pretrain-out DIR [options]\n"
                        "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.\n"
                        "Writes DIR as a Hugging Face BERT directory and DIR/pretrain-log.h5 (one row per round).",

@@ -32,7 +32,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   add_backend_option(options, backend);
   command.add_options(options);
   po::variables_map vm;
-  if (!parse_options(argc, argv, command.usage, options, vm)) return 0;
+  if (!parse_options_agreed(argc, argv, command.usage, options, vm)) return 0;
   start_collective_watchdog(vm["collective-timeout"].as<double>(), mpi.rank());
   // Testing hook for the fault suite: rank RANK sleeps before training, so the others stall.
   if (const char* stall = std::getenv("MOECOLLAB_INJECT_STALL"); stall && std::atoi(stall) == mpi.rank()) {

@@ -65,6 +65,8 @@ case_ max_length_over_encoder "exceeds the encoder's max_positions" "$bin" train
 case_ vocab_without_cls "[CLS]" "$bin" train-local --domain data/quotes --rounds 1 --vocab "$d/vocab-nocls.txt"
 case_ data_path_is_directory_vocab "is a directory" "$bin" train-local --domain data/quotes --rounds 1 --vocab data/quotes
 case_ world_size_not_domains "has 4 domains" "${mpi4[@]:0:3}" 3 "$bin" train $data "${small[@]}"
+case_ option_twice_mpi "option '--rounds' cannot be specified more than once" "${mpi4[@]}" "$bin" train $data \
+  "${small[@]}" --rounds 2
 case_ same_domain_twice "domain 'data/quotes' is given twice (ranks 0 and 1)" "${mpi4[@]}" "$bin" train --domain data/quotes --domain data/quotes --domain data/software --domain data/lexicon "${small[@]}"
 case_ mismatched_encoders "encoder fingerprint differs from rank 0" "$mpiexec" --oversubscribe \
   -np 2 "$bin" train $data "${small[@]}" : -np 2 "$bin" train $data "${small[@]}" --encoder-seed 7
