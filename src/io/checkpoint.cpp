@@ -49,14 +49,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 
 Checkpoint load_checkpoint(const std::string& path) {
   auto file = h5::open_file(path, h5::Mode::kRead);
-  if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != kFormat) {
-    throw Error(path + ": not a MoECollab checkpoint (no format attribute '" + std::string(kFormat) + "')");
-  }
-  const auto version = h5::read_int_attribute(file, "format_version");
-  if (version != kCheckpointFormatVersion) {
-    throw Error(path + ": checkpoint format version " + std::to_string(version) + ", this build reads version " +
-                std::to_string(kCheckpointFormatVersion));
-  }
+  h5::require_format(file, path, kFormat, kCheckpointFormatVersion, "checkpoint");
   Checkpoint c;
   c.state.round = h5::read_int_attribute(file, "round");
   c.info.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");

@@ -101,14 +101,7 @@ void save_expert_package(const std::string& path, ExpertPackage package) {
 
 ExpertPackage load_expert_package(const std::string& path) {
   const auto file = h5::open_file(path, h5::Mode::kRead);
-  if (!h5::has_attribute(file, "format") || h5::read_string_attribute(file, "format") != kFormat) {
-    throw Error(path + ": not a MoECollab expert package (no format attribute '" + std::string(kFormat) + "')");
-  }
-  const auto version = h5::read_int_attribute(file, "format_version");
-  if (version != kExpertPackageFormatVersion) {
-    throw Error(path + ": expert package format version " + std::to_string(version) + ", this build reads version " +
-                std::to_string(kExpertPackageFormatVersion));
-  }
+  h5::require_format(file, path, kFormat, kExpertPackageFormatVersion, "expert package");
   ExpertPackage p;
   auto& m = p.manifest;
   m.domain = h5::read_string_attribute(file, "domain");

@@ -274,6 +274,18 @@ std::int64_t read_int_attribute(const Handle& object, const std::string& name) {
   return value;
 }
 
+void require_format(const Handle& file, const std::string& path, const std::string& format, std::int64_t version,
+                    const std::string& what) {
+  if (!has_attribute(file, "format") || read_string_attribute(file, "format") != format) {
+    throw Error(path + ": not a MoECollab " + what + " (no format attribute '" + format + "')");
+  }
+  const auto found = read_int_attribute(file, "format_version");
+  if (found != version) {
+    throw Error(path + ": " + what + " format version " + std::to_string(found) + ", this build reads version " +
+                std::to_string(version));
+  }
+}
+
 double read_double_attribute(const Handle& object, const std::string& name) {
   auto attr = open_attribute(object, name);
   double value = 0;

@@ -63,6 +63,7 @@ RunResult summarize_run(const SweepPoint& point) {
   }
   if (result.round == 0) throw Error(point.run_dir + ": no run log with a finished round (log.h5)");
   const auto r = last.rounds() - 1;
+  result.domains = last.domains;
   result.moe_accuracy = row(last.moe_accuracy[r]);
   result.moe_macro_f1 = row(last.moe_macro_f1[r]);
   result.mean_accuracy = mean(result.moe_accuracy);
@@ -89,7 +90,7 @@ SweepSummary summarize_sweep(const SweepGrid& grid) {
       continue;
     }
     summary.runs.push_back(summarize_run(point));
-    const auto domains = read_run_log(summary.runs.back().log).domains;
+    const auto& domains = summary.runs.back().domains;
     if (summary.domains.empty()) summary.domains = domains;
     if (domains != summary.domains) {
       throw Error(summary.runs.back().log + ": its domains differ from " + summary.runs.front().log +

@@ -39,6 +39,12 @@ Handle open_file(const std::string& path, Mode mode);
 // Switches a file created with open_file(kCreate) into single-writer/multi-reader mode.
 // REQUIRES: every dataset and attribute the writer will use already exists.
 void start_swmr(const Handle& file);
+
+// Throws Error unless the file's /@format is `format` and /@format_version is
+// `version`: "PATH: not a MoECollab WHAT (no format attribute 'FORMAT')" or
+// "PATH: WHAT format version N, this build reads version M".
+void require_format(const Handle& file, const std::string& path, const std::string& format, std::int64_t version,
+                    const std::string& what);
 void flush(const Handle& file);
 
 Handle create_group(const Handle& parent, const std::string& name);

@@ -15,6 +15,7 @@ namespace moecollab {
 struct RunResult {
   SweepPoint point;
   std::string log;         // the run log the last round was read from
+  std::vector<std::string> domains;  // of that log
   std::int64_t round = 0;  // last logged round
   std::vector<double> moe_accuracy, moe_macro_f1;  // per domain, validation split
   double mean_accuracy = 0, mean_macro_f1 = 0;     // over domains
