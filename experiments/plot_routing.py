@@ -23,13 +23,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
 def read_log(path):
     with h5py.File(path, "r", swmr=True) as f:
-        if f.attrs.get("format") != "moecollab-run-log":
+        fmt = f.attrs.get("format")
+        if fmt == "moecollab-pretrain-log":
+            sys.exit(f"{path}: a pre-training log (masked-LM loss per round), not a run log: print it with "
+                     f"`moecollab report {path}`; this script draws the routing of a training run (RUN_DIR/log.h5)")
+        if fmt != "moecollab-run-log":
             sys.exit(f"{path}: not a MoECollab run log")
         rounds = f["rounds"]
         names = ["round", "utilization", "specialization", "moe_accuracy", "moe_macro_f1",
@@ -38,6 +43,8 @@ def read_log(path):
         n = min(len(v) for v in data.values())  # a round being appended may be partial
         data = {k: v[:n] for k, v in data.items()}
         data["domains"] = [str(d) for d in f.attrs["domains"]]
+        # integrate: the new mixture evaluated before its gate was trained (round 0)
+        data["before"] = {k: f["before"][k][()] for k in ("moe_accuracy", "moe_macro_f1")} if "before" in f else None
     if n == 0:
         sys.exit(f"{path}: no round logged yet")
     return data
@@ -48,26 +55,34 @@ def integer_rounds(ax):
 
 
 def grid(count):
-    cols = min(count, 3)
-    rows = math.ceil(count / cols)
+    """Panels for `count` domains plus one for the legend, as square as it gets, none left empty."""
+    cols = max(1, math.ceil(math.sqrt(count + 1)))
+    rows = math.ceil((count + 1) / cols)
+    while cols > 1 and (rows * cols) - (count + 1) >= rows:  # a whole empty column: drop it
+        cols -= 1
+        rows = math.ceil((count + 1) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
-    for ax in axes.flat[count:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat)
+    flat = list(axes.flat)
+    legend_ax = flat[count]
+    legend_ax.axis("off")
+    for ax in flat[count + 1:]:  # only when the legend does not fill the last row
+        ax.remove()
+    return fig, flat[:count], legend_ax
 
 
 def plot_utilization(d, out):
-    fig, axes = grid(len(d["domains"]))
+    fig, axes, legend_ax = grid(len(d["domains"]))
     for i, (ax, name) in enumerate(zip(axes, d["domains"])):
         for e, expert in enumerate(d["domains"]):
-            ax.plot(d["round"], d["utilization"][:, i, e], marker="o", ms=3,
-                    lw=2.5 if e == i else 1.2, label=f"expert {e} ({expert})")
+            ax.plot(d["round"], d["utilization"][:, i, e], marker="o", ms=3, color=f"C{e}",
+                    lw=2.5 if e == i else 1.2, label=f"{expert} expert")
         ax.set_title(f"{name} samples")
         integer_rounds(ax)
         ax.set_xlabel("round")
         ax.set_ylabel("mean gate weight")
         ax.set_ylim(0, 1)
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    legend_ax.legend(handles, labels, loc="center", title="gate weight on")
     fig.suptitle("(a) Expert utilization over training (own expert drawn thick)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "utilization_over_rounds.png"), dpi=120)
@@ -76,18 +91,28 @@ def plot_utilization(d, out):
 
 def plot_performance(d, out):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    before = d["before"]
     for i, name in enumerate(d["domains"]):
         color = f"C{i}"
-        axes[0].plot(d["round"], d["moe_accuracy"][:, i], color=color, marker="o", ms=3, label=name)
-        axes[0].plot(d["round"], d["expert_accuracy"][:, i], color=color, ls="--")
-        axes[1].plot(d["round"], d["moe_macro_f1"][:, i], color=color, marker="o", ms=3, label=name)
-        axes[1].plot(d["round"], d["expert_macro_f1"][:, i], color=color, ls="--")
+        for ax, moe, alone, key in ((axes[0], "moe_accuracy", "expert_accuracy", "moe_accuracy"),
+                                    (axes[1], "moe_macro_f1", "expert_macro_f1", "moe_macro_f1")):
+            rounds, values = d["round"], d[moe][:, i]
+            if before is not None:  # integrate: the mixture before gate training, at round 0
+                rounds, values = np.concatenate([[0], rounds]), np.concatenate([[before[key][i]], values])
+                ax.plot([0], [before[key][i]], color=color, marker="s", ms=6)
+            ax.plot(rounds, values, color=color, marker="o", ms=3, label=name)
+            ax.plot(d["round"], d[alone][:, i], color=color, ls="--")
     for ax, metric in zip(axes, ["accuracy", "macro-F1"]):
         integer_rounds(ax)
-        ax.set_xlabel("round")
+        ax.set_xlabel("round" + (" (0: before integration's gate training)" if before is not None else ""))
         ax.set_ylabel(f"validation {metric}")
         ax.set_ylim(0, 1)
-    axes[0].legend(fontsize=8)
+    key = [matplotlib.lines.Line2D([], [], color="k", marker="o", ms=3, label="MoECollab mixture"),
+           matplotlib.lines.Line2D([], [], color="k", ls="--", label="expert alone")]
+    if before is not None:
+        key.append(matplotlib.lines.Line2D([], [], color="k", marker="s", ls="", label="mixture before integration"))
+    axes[0].legend(fontsize=8, title="domain", loc="lower right")
+    axes[1].legend(handles=key, fontsize=8, loc="lower right")
     fig.suptitle("(b) Performance over training: MoECollab (solid) and expert alone (dashed)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "performance_over_rounds.png"), dpi=120)
@@ -98,7 +123,7 @@ def plot_final_utilization(d, out):
     u = d["utilization"][-1]
     fig, ax = plt.subplots(figsize=(1.3 * len(d["domains"]) + 2.5, 1.0 * len(d["domains"]) + 1.5))
     im = ax.imshow(u, vmin=0, vmax=1, cmap="viridis")
-    ax.set_xticks(range(u.shape[1]), [f"e{e}" for e in range(u.shape[1])])
+    ax.set_xticks(range(u.shape[1]), [f"{n} expert" for n in d["domains"]], rotation=30, ha="right")
     ax.set_yticks(range(u.shape[0]), d["domains"])
     for i in range(u.shape[0]):
         for e in range(u.shape[1]):
@@ -117,13 +142,16 @@ def plot_specialization(d, out):
     experts = np.arange(s.shape[1])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     axes[0].bar(experts, s[-1], color=[f"C{e}" for e in experts])
-    axes[0].set_xticks(experts, [f"e{e}\n{n}" for e, n in zip(experts, d["domains"])])
-    axes[0].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E (no specialization)")
+    axes[0].set_xticks(experts, [f"{n} expert" for n in d["domains"]], rotation=30, ha="right")
+    axes[0].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E = ln D (no specialization)")
     axes[0].set_ylabel("S(e), nats")
     axes[0].set_title(f"Specialization, round {int(d['round'][-1])} (lower = more specialised)")
     axes[0].legend(fontsize=8)
     for e in experts:
-        axes[1].plot(d["round"], s[:, e], marker="o", ms=3, label=f"e{e}")
+        axes[1].plot(d["round"], s[:, e], marker="o", ms=3, color=f"C{e}", label=f"{d['domains'][e]} expert")
+    axes[1].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E = ln D (no specialization)")
+    axes[1].set_ylim(bottom=0)
+    axes[1].set_title("Specialization over rounds")
     integer_rounds(axes[1])
     axes[1].set_xlabel("round")
     axes[1].set_ylabel("S(e), nats")

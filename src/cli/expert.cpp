@@ -13,6 +13,7 @@
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
+#include "printing.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
@@ -25,13 +26,15 @@ int expert_train(int argc, char** argv) {
   std::string version = "1.0.0";
   po::options_description options("expert train");
   options.add_options()
-      ("domain", po::value(&name)->required(), "the domain's name (what the mixture calls this expert)")
+      ("domain", po::value(&name)->required(),
+       "the domain's name (what the mixture calls this expert; in `train`/`integrate` the rank holding this data "
+       "must give its domain the same name: --domain NAME=PATH, or a directory called NAME)")
       ("data", po::value(&data)->required(), "the private labelled data: a directory (train/val/test) or one file")
       ("version", po::value(&version)->default_value(version), "semantic version of this package (MAJOR.MINOR[.PATCH])")
       ("contributor", po::value(&contributor)->default_value(""), "who made it (name, e-mail, organisation)")
       ("out,o", po::value(&out)->required(), "the package file to write (HDF5, written atomically)");
   add_shared_data_options(options, run.data);
-  add_train_options(options, run.train);
+  add_expert_options(options, run.train);
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab expert train --domain NAME --data PATH --encoder ... --out PKG.h5 [options]\n"
@@ -41,12 +44,22 @@ int expert_train(int argc, char** argv) {
     return 0;
   }
   check_version_text(version);
+  check_domain_name(name, "expert train --domain");
   torch::set_num_threads(threads_for(run.data, 1));
   const auto tokenizer = load_tokenizer(run);
+  run.train.cache_progress = print_cache_progress;
   auto domain = load_domain(data, run.data.split_seed);
+  if (domain.name != name) {
+    std::cout << "expert train: the package's domain is '" << name << "' but its data would be named '" << domain.name
+              << "'; wherever it joins a mixture, give that rank --domain " << name << "=" << data << std::endl;
+  }
   domain.name = name;
   run.train.gate_steps = 0;
   LocalTrainer trainer(run.train, {domain}, tokenizer);
+  std::cout << "expert train: " << name << " (" << domain.labels.size() << " labels, " << domain.train.size()
+            << " train); " << encoder_line(run.train, hex64(parameter_fingerprint(*trainer.encoder())),
+                                           trainer.encoder()->config().pooling)
+            << std::endl;
   for (int r = 0; r < run.train.rounds; ++r) {
     const double loss = trainer.local_phase();
     std::cout << "expert train: round " << r + 1 << "/" << run.train.rounds << " loss " << loss << std::endl;
@@ -79,11 +92,13 @@ int expert_train(int argc, char** argv) {
 int expert_inspect(int argc, char** argv) {
   std::string path;
   po::options_description options("expert inspect");
-  options.add_options()("package", po::value(&path)->required(), "the package file (also the first positional argument)");
+  po::options_description hidden;
+  hidden.add_options()("package", po::value(&path), "the package file (the positional argument)");
   po::positional_options_description positional;
   positional.add("package", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: moecollab expert inspect PKG.h5", options, vm, &positional)) return 0;
+  if (!parse_options(argc, argv, "usage: moecollab expert inspect PKG.h5", options, vm, &positional, &hidden)) return 0;
+  if (path.empty()) throw Error("expert inspect: give the package file: moecollab expert inspect PKG.h5");
   const auto package = load_expert_package(path);
   const auto& m = package.manifest;
   std::cout << path << "\n  domain       " << m.domain << "\n  version      " << m.version << "\n  contributor  "

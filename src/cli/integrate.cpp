@@ -116,8 +116,8 @@ int integrate_main(int argc, char** argv) {
     for (const auto& e : base.state.experts) base_domains.push_back(e.domain);
     // The model must run on the same encoder and vocabulary as this run.
     if (base.info.encoder_fingerprint != hex64(trainer.encoder_fingerprint())) {
-      throw Error(*model + ": encoder fingerprint " + base.info.encoder_fingerprint + ", this run's encoder has " +
-                  hex64(trainer.encoder_fingerprint()) + " (use the model's --encoder options)");
+      throw Error(*model + ": this run's encoder has fingerprint " + hex64(trainer.encoder_fingerprint()) + ", not the "
+                  "model's; " + trained_encoder_hint(base.info));
     }
     if (base.info.vocabulary_fingerprint != vocab) {
       throw Error(*model + ": vocabulary fingerprint " + base.info.vocabulary_fingerprint + ", this run's vocabulary has " +
@@ -164,7 +164,8 @@ int integrate_main(int argc, char** argv) {
     }
     if (domains != trainer.domain_names()) {
       throw Error("the run's domains (" + joined(trainer.domain_names()) + ") must be the new mixture's, in order: " +
-                  joined(domains) + " (one rank each)");
+                  joined(domains) + " (one rank each; a package's domain is the name it was given at `expert train`: "
+                  "name a rank's data to match with --domain NAME=PATH)");
     }
     const auto rank = static_cast<std::size_t>(comm.rank());
     const auto& own = domains[rank];

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "run_options.h"
 #include "moecollab/util/error.h"
 
 namespace {
@@ -39,7 +40,8 @@ const Command kCommands[] = {
 
 void print_usage(std::ostream& out) {
   out << "MoECollab: collaborative Mixture-of-Experts training (arXiv 2503.12592)\n\n"
-         "usage: moecollab SUBCOMMAND [options]     (moecollab SUBCOMMAND --help for its options)\n\n"
+         "usage: moecollab SUBCOMMAND [options]     (moecollab SUBCOMMAND --help for its options)\n"
+         "       moecollab --version\n\n"
          "subcommands:\n";
   for (const auto& c : kCommands) out << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
@@ -47,6 +49,10 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::cout << "moecollab " << moecollab::cli::version_text() << "\n";
+    return 0;
+  }
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     print_usage(std::cout);
     return argc < 2 ? 2 : 0;

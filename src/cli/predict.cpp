@@ -3,7 +3,10 @@
 // checkpoint's options and verified by fingerprint), every expert and the gate.
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -36,6 +39,46 @@ RunOptions options_of(const Checkpoint& checkpoint) {
   return run;
 }
 
+// The first of `candidates` that exists ("random" always does; hf:DIR when DIR is a directory).
+std::string first_existing(const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates) {
+    if (c.empty()) continue;
+    const bool hf = c.rfind("hf:", 0) == 0;
+    if (hf ? std::filesystem::is_directory(c.substr(3)) : (c == "random" || std::filesystem::is_regular_file(c))) return c;
+  }
+  return "";
+}
+
+// The encoder to serve with: --encoder, else where the checkpoint says the run's
+// encoder was (absolute path, then relative to the checkpoint, then as the run's
+// options spelled it, relative to the working directory).
+std::string serving_encoder(const Checkpoint& c, const std::string& given) {
+  if (!given.empty()) return given;
+  const auto spelled = c.info.config.count("encoder") ? c.info.config.at("encoder") : std::string("random");
+  const auto found = first_existing({c.info.encoder, c.info.encoder_relative, spelled});
+  if (!found.empty()) return found;
+  throw Error("the encoder this checkpoint was trained with is not at " +
+              (c.info.encoder.empty() ? spelled : c.info.encoder + " nor " + c.info.encoder_relative) + "; " +
+              trained_encoder_hint(c.info) + ": give --encoder hf:DIR where it is now");
+}
+
+std::string serving_vocabulary(const Checkpoint& c, const std::string& given) {
+  if (!given.empty()) return given;
+  const auto spelled = c.info.config.count("vocab") ? c.info.config.at("vocab") : std::string("data/vocab.txt");
+  const auto found = first_existing({c.info.vocabulary, c.info.vocabulary_relative, spelled});
+  if (!found.empty()) return found;
+  throw Error("the vocabulary this checkpoint was trained with is not at " +
+              (c.info.vocabulary.empty() ? spelled : c.info.vocabulary + " nor " + c.info.vocabulary_relative) +
+              " (fingerprint " + c.info.vocabulary_fingerprint + "): give --vocab PATH");
+}
+
+// 6 significant digits, as a JSON number.
+double rounded(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return std::strtod(text, nullptr);
+}
+
 struct Mixture {
   Encoder encoder{nullptr};
   std::vector<Expert> experts;
@@ -50,8 +93,9 @@ Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions 
   m.encoder->eval();
   const auto fp = hex64(parameter_fingerprint(*m.encoder));
   if (fp != c.info.encoder_fingerprint) {
-    throw Error(path + ": the encoder rebuilt from the checkpoint's options has fingerprint " + fp +
-                ", the checkpoint was trained with " + c.info.encoder_fingerprint);
+    const auto used = options.encoder_dir.empty() ? std::string("random") : "hf:" + options.encoder_dir;
+    throw Error(path + ": the encoder " + used + " has fingerprint " + fp + ", not the checkpoint's; " +
+                trained_encoder_hint(c.info));
   }
   for (std::size_t i = 0; i < c.state.experts.size(); ++i) {
     const auto& e = c.state.experts[i];
@@ -67,7 +111,7 @@ Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions 
 }  // namespace
 
 int predict_main(int argc, char** argv) {
-  std::string checkpoint_path, input, output, domain, vocab_path;
+  std::string checkpoint_path, input, output, domain, vocab_path, encoder_spec;
   std::vector<std::string> texts;
   po::options_description options("predict");
   options.add_options()
@@ -75,41 +119,57 @@ int predict_main(int argc, char** argv) {
       ("text", po::value(&texts)->composing(), "a text to classify (repeatable)")
       ("input", po::value(&input), "a .jsonl/.csv/.tsv file of texts (a label column, if present, is scored)")
       ("domain", po::value(&domain),
-       "answer in this domain's label space; without it, in the label space of the expert the gate weights most")
-      ("vocab", po::value(&vocab_path), "the vocab.txt (default: the run's, checked by fingerprint)")
-      ("output,o", po::value(&output), "write JSON lines here instead of standard output");
+       "answer in this domain's label space (as the run's evaluation of that domain does); without it, in the label "
+       "space of the expert the gate weights most")
+      ("encoder", po::value(&encoder_spec),
+       "the encoder, where it is now: random or hf:DIR (default: where the checkpoint says the run's encoder was, "
+       "absolute or relative to the checkpoint); checked by fingerprint")
+      ("vocab", po::value(&vocab_path), "the vocab.txt of a random-encoder run (default: the run's, found as the encoder is); "
+                                        "checked by fingerprint")
+      ("out,o", po::value(&output), "write the JSON lines here instead of standard output");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab predict --checkpoint CKPT (--text \"...\" | --input FILE) [--domain NAME]\n"
-                     "Prints one JSON line per text: label, class probabilities and gate weights.",
+                     "Prints one JSON line per text: label, its probability, the answering expert's gate weight, class\n"
+                     "probabilities, gate weights (expert order), token count, truncation and the share of [UNK] pieces.",
                      options, vm)) {
     return 0;
   }
-  if (texts.empty() && input.empty()) throw Error("predict: give --text or --input");
+  if (texts.empty() && input.empty()) throw Error("give --text or --input");
+  if (!encoder_spec.empty() && encoder_spec != "random" && (encoder_spec.rfind("hf:", 0) != 0 || encoder_spec.size() < 4)) {
+    throw Error("--encoder must be 'random' or 'hf:DIR', not '" + encoder_spec + "'");
+  }
   const auto checkpoint = load_checkpoint(checkpoint_path);
-  const auto run = options_of(checkpoint);
+  auto run = options_of(checkpoint);
+  const auto encoder = serving_encoder(checkpoint, encoder_spec);
+  run.train.encoder_dir = encoder == "random" ? "" : encoder.substr(3);
+  if (run.train.encoder_dir.empty()) run.data.vocab = serving_vocabulary(checkpoint, vocab_path);
   const std::shared_ptr<const Tokenizer> tokenizer =
-      vocab_path.empty() ? load_tokenizer(run)
-                         : std::make_shared<WordPieceTokenizer>(Vocabulary::load(vocab_path),
-                                                                WordPieceOptions{run.data.lower_case});
+      vocab_path.empty() || !run.train.encoder_dir.empty()
+          ? load_tokenizer(run)
+          : std::make_shared<WordPieceTokenizer>(Vocabulary::load(vocab_path), WordPieceOptions{run.data.lower_case});
   const auto& vocab = tokenizer->vocabulary();
   if (hex64(vocab.fingerprint()) != checkpoint.info.vocabulary_fingerprint) {
-    throw Error("predict: the vocabulary's fingerprint " + hex64(vocab.fingerprint()) + " differs from the checkpoint's " +
-                checkpoint.info.vocabulary_fingerprint + " (use --vocab to point at the run's vocab.txt)");
+    throw Error("the vocabulary's fingerprint " + hex64(vocab.fingerprint()) + " differs from the checkpoint's " +
+                checkpoint.info.vocabulary_fingerprint + " (use --vocab, or --encoder, to point at the run's)");
   }
   auto m = load_mixture(checkpoint, checkpoint_path, run.train, vocab);
   std::int64_t fixed_domain = -1;
   if (vm.count("domain")) {
+    std::string names;
     for (std::size_t i = 0; i < m.about.size(); ++i) {
       if (m.about[i].domain == domain) fixed_domain = static_cast<std::int64_t>(i);
+      names += (i ? ", " : "") + m.about[i].domain;
     }
-    if (fixed_domain < 0) throw Error("predict: --domain '" + domain + "' is not one of the checkpoint's domains");
+    if (fixed_domain < 0) throw Error("--domain '" + domain + "' is not one of the checkpoint's domains: " + names);
   }
 
+  // --text and --input rows alike: an empty text is classified (its line says "tokens": 0), never refused in one
+  // place and accepted in the other.
   std::vector<LabelledText> rows;
   for (const auto& t : texts) rows.push_back({t, "", 0});
   if (!input.empty()) {
-    for (auto& r : read_labelled_text(input, false)) rows.push_back(std::move(r));
+    for (auto& r : read_labelled_text(input, /*require_label=*/false)) rows.push_back(std::move(r));
   }
   std::ofstream file;
   if (!output.empty()) {
@@ -118,16 +178,32 @@ int predict_main(int argc, char** argv) {
   }
   std::ostream& out = output.empty() ? std::cout : file;
   torch::NoGradGuard no_grad;
-  std::size_t scored = 0, correct = 0;
+  struct Score {
+    std::size_t scored = 0, correct = 0, unknown = 0;
+  };
+  std::map<std::string, Score> by_domain;  // by the answering domain
+  Score all;
+  const auto max_length = run.train.max_length;
   for (const auto& rows_chunk : DomainShard::chunks(rows.size(), run.train.eval_batch)) {
     TokenizedSplit split;
+    std::vector<bool> truncated;
+    std::vector<double> unk_share;
+    std::vector<std::size_t> pieces;
     for (auto r : rows_chunk) {
-      split.encodings.push_back(tokenizer->encode(rows[r].text, run.train.max_length));
+      // One id more than the model takes shows whether the text was cut.
+      const auto whole = tokenizer->encode(rows[r].text, max_length + 1);
+      const std::size_t n = whole.ids.size() - 2;  // without [CLS] and [SEP]
+      std::size_t unk = 0;
+      for (std::size_t i = 1; i + 1 < whole.ids.size(); ++i) unk += whole.ids[i] == vocab.unk_id() ? 1 : 0;
+      truncated.push_back(whole.ids.size() > max_length);
+      unk_share.push_back(n ? static_cast<double>(unk) / static_cast<double>(n) : 0.0);
+      pieces.push_back(n);
+      split.encodings.push_back(tokenizer->encode(rows[r].text, max_length));
       split.labels.push_back(0);
     }
-    std::vector<std::size_t> all(rows_chunk.size());
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    const auto batch = gather_batch(split, all, vocab.pad_id());
+    std::vector<std::size_t> all_rows(rows_chunk.size());
+    for (std::size_t i = 0; i < all_rows.size(); ++i) all_rows[i] = i;
+    const auto batch = gather_batch(split, all_rows, vocab.pad_id());
     const auto mix = mixture_forward(m.experts, m.gate, encode_features(m.encoder, batch), false);
     const auto gate = torch::softmax(mix.gate_logits, 1);
     for (std::size_t i = 0; i < rows_chunk.size(); ++i) {
@@ -136,24 +212,61 @@ int predict_main(int argc, char** argv) {
       const auto& about = m.about[static_cast<std::size_t>(d)];
       const auto probs = torch::softmax(mix.mixed[row].narrow(0, 0, static_cast<std::int64_t>(about.labels.size())), 0);
       const auto best = probs.argmax().item<std::int64_t>();
-      nlohmann::json j;
+      nlohmann::ordered_json j;
       const auto& source = rows[rows_chunk[i]];
       j["text"] = source.text;
       j["domain"] = about.domain;
       j["domain_from"] = fixed_domain >= 0 ? "--domain" : "highest gate weight";
       j["label"] = about.labels[static_cast<std::size_t>(best)];
-      for (std::size_t c = 0; c < about.labels.size(); ++c) j["probabilities"][about.labels[c]] = probs[static_cast<std::int64_t>(c)].item<double>();
-      for (std::size_t e = 0; e < m.about.size(); ++e) j["gate"][m.about[e].domain] = gate[row][static_cast<std::int64_t>(e)].item<double>();
+      j["probability"] = rounded(probs[best].item<double>());
+      j["gate_weight"] = rounded(gate[row][d].item<double>());
+      j["tokens"] = pieces[i];
+      j["truncated"] = static_cast<bool>(truncated[i]);
+      j["unk_fraction"] = rounded(unk_share[i]);
+      for (std::size_t c = 0; c < about.labels.size(); ++c) {
+        j["probabilities"][about.labels[c]] = rounded(probs[static_cast<std::int64_t>(c)].item<double>());
+      }
+      for (std::size_t e = 0; e < m.about.size(); ++e) {
+        j["gate"][m.about[e].domain] = rounded(gate[row][static_cast<std::int64_t>(e)].item<double>());
+      }
       if (!source.label.empty()) {
         j["true_label"] = source.label;
-        ++scored;
-        correct += source.label == j["label"].get<std::string>() ? 1 : 0;
+        const auto& labels = about.labels;
+        const bool known = std::find(labels.begin(), labels.end(), source.label) != labels.end();
+        j["label_known"] = known;
+        auto& score = by_domain[about.domain];
+        for (auto* s : {&score, &all}) {
+          if (!known) {
+            ++s->unknown;
+            continue;
+          }
+          ++s->scored;
+          s->correct += source.label == j["label"].get<std::string>() ? 1 : 0;
+        }
       }
       out << j.dump() << "\n";
     }
   }
-  if (scored > 0) {
-    std::fprintf(stderr, "predict: accuracy %.6f on %zu labelled texts\n", static_cast<double>(correct) / scored, scored);
+  const auto accuracy = [](const Score& s) { return s.scored ? static_cast<double>(s.correct) / s.scored : 0.0; };
+  if (all.scored > 0) {
+    std::fprintf(stderr, "predict: accuracy %.6f on %zu labelled texts, %s\n", accuracy(all), all.scored,
+                 fixed_domain >= 0 ? ("each answered in " + domain + "'s label space, as the run's evaluation of " +
+                                      domain + " is")
+                                         .c_str()
+                                   : "each answered in the label space of the expert the gate weights most (the run's "
+                                     "evaluation answers each text in its own domain's labels: --domain NAME gives that)");
+    if (fixed_domain < 0) {
+      for (const auto& [name, s] : by_domain) {
+        std::fprintf(stderr, "predict:   answered as %s: %zu texts; accuracy %.6f on the %zu whose label is one of %s's\n",
+                     name.c_str(), s.scored + s.unknown, accuracy(s), s.scored, name.c_str());
+      }
+    }
+  }
+  if (all.unknown > 0) {
+    std::fprintf(stderr,
+                 "predict: %zu labelled texts have a label outside the label space they were answered in (not counted; "
+                 "\"label_known\": false in their lines)\n",
+                 all.unknown);
   }
   return 0;
 }

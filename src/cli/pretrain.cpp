@@ -1,4 +1,4 @@
-// `mpirun -np E moecollab pretrain --config run.ini --pretrain-out DIR`:
+// `mpirun -np E moecollab pretrain --config run.ini --out DIR`:
 // federated masked-LM pre-training of the shared encoder, one rank per domain;
 // rank 0 writes DIR as a Hugging Face BERT directory (train with --encoder
 // hf:DIR) and DIR/pretrain-log.h5, a row per round.
@@ -26,17 +26,19 @@ int pretrain_main(int argc, char** argv) {
     PretrainCommandOptions c;
     const auto& data = c.data;
     auto& p = c.pretrain;
-    const auto& out = c.out;
+    auto& out = c.out;
     po::options_description options("pretrain");
     add_pretrain_options(options, c);
     po::variables_map vm;
     if (!parse_options_agreed(argc, argv,
-                       "usage: mpirun -np E moecollab pretrain --domain DIR... --pretrain-out DIR [options]\n"
+                       "usage: mpirun -np E moecollab pretrain --domain DIR... --out DIR [options]\n"
                        "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.\n"
                        "Writes DIR as a Hugging Face BERT directory and DIR/pretrain-log.h5 (one row per round).",
                        options, vm)) {
       return 0;
     }
+    if (out.empty()) out = c.out_in_config;
+    if (out.empty()) throw AgreedError("pretrain: give --out DIR (or pretrain-out = DIR in the config file)");
     require_one_rank_per_domain("pretrain", data.domains, comm);
     torch::set_num_threads(threads_for(data, comm.local_size()));
     std::shared_ptr<const Tokenizer> tokenizer;
@@ -58,7 +60,7 @@ int pretrain_main(int argc, char** argv) {
       if (!root) return;
       std::filesystem::create_directories(out);
       std::vector<std::string> domains;
-      for (const auto& path : data.domains) domains.push_back(std::filesystem::path(path).filename().string());
+      for (const auto& spec : data.domains) domains.push_back(parse_domain_spec(spec).name);
       log = std::make_unique<PretrainLog>(
           (std::filesystem::path(out) / "pretrain-log.h5").string(),
           PretrainLogHeader{describe_options(vm), git_revision(), comm.size(), domains,

@@ -7,6 +7,11 @@
 
 namespace moecollab::cli {
 
+void print_cache_progress(const CacheProgress& p) {
+  std::printf("feature cache: %s %zu/%zu texts, %.1f s\n", p.domain.c_str(), p.done, p.total, p.seconds);
+  std::fflush(stdout);
+}
+
 void print_final(const std::vector<DomainReport>& reports, bool test_split, const char* title) {
   std::printf("%s (%s):\n", title, test_split ? "test" : "val");
   for (std::size_t i = 0; i < reports.size(); ++i) {

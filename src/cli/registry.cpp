@@ -18,11 +18,12 @@ int registry_main(int argc, char** argv) {
   std::vector<std::string> args;
   po::options_description options("registry");
   options.add_options()
-      ("action", po::value(&action)->required(), "add, list, check or remove (the first positional argument)")
       ("registry", po::value(&dir)->required(), "the registry directory (add creates it)")
-      ("model", po::value(&model), "check: the trained mixture's checkpoint the packages must fit")
-      ("args", po::value(&args)->composing(), "add: package files; remove: DOMAIN@VERSION; check: DOMAIN[@VERSION] "
-                                               "(default: every package)");
+      ("model", po::value(&model), "check: the trained mixture's checkpoint the packages must fit");
+  po::options_description hidden;  // filled by the positional words
+  hidden.add_options()
+      ("action", po::value(&action), "add, list, check or remove")
+      ("args", po::value(&args)->composing(), "add: package files; remove: DOMAIN@VERSION; check: DOMAIN[@VERSION]");
   po::positional_options_description positional;
   positional.add("action", 1).add("args", -1);
   po::variables_map vm;
@@ -30,10 +31,12 @@ int registry_main(int argc, char** argv) {
                      "usage: moecollab registry add --registry DIR PKG.h5 ...\n"
                      "       moecollab registry list --registry DIR\n"
                      "       moecollab registry check --registry DIR --model CKPT [DOMAIN[@VERSION] ...]\n"
-                     "       moecollab registry remove --registry DIR DOMAIN@VERSION",
-                     options, vm, &positional)) {
+                     "       moecollab registry remove --registry DIR DOMAIN@VERSION\n"
+                     "check without DOMAIN[@VERSION] checks every package.",
+                     options, vm, &positional, &hidden)) {
     return 0;
   }
+  if (action.empty()) throw Error("registry: give an action: add, list, check or remove (see --help)");
   if (action == "add") {
     if (args.empty()) throw Error("registry add: give one or more package files");
     Registry registry(dir, /*create=*/true);

@@ -103,15 +103,18 @@ int report_main(int argc, char** argv) {
   std::string path;
   bool csv = false;
   po::options_description options("report");
-  options.add_options()
-      ("log", po::value(&path)->required(),
-       "the run log (RUN_DIR/log.h5) or a pre-training log (ENCODER_DIR/pretrain-log.h5); also the first positional "
-       "argument")
-      ("csv", po::bool_switch(&csv), "print one CSV row per round instead of the table");
+  options.add_options()("csv", flag(&csv), "print one CSV row per round instead of the table");
+  po::options_description hidden;
+  hidden.add_options()("log", po::value(&path), "the log file (the positional argument)");
   po::positional_options_description positional;
   positional.add("log", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: moecollab report RUN.h5 [--csv]", options, vm, &positional)) return 0;
+  const char* usage =
+      "usage: moecollab report LOG.h5 [--csv]\n"
+      "LOG.h5: a run log (RUN_DIR/log.h5, RUN_DIR/log-from-round-N.h5) or a pre-training log\n"
+      "(ENCODER_DIR/pretrain-log.h5). Works on a log that is still being written.";
+  if (!parse_options(argc, argv, usage, options, vm, &positional, &hidden)) return 0;
+  if (path.empty()) throw Error(std::string("give the log to print\n") + usage);
   const auto format = log_format(path);
   if (format == "moecollab-pretrain-log") {
     print_pretrain_log(h5::open_file(path, h5::Mode::kReadSwmr), path, csv);

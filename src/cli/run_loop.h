@@ -36,6 +36,17 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
       const auto path = a.resume == "latest" ? latest_checkpoint(checkpoints) : a.resume;
       const auto checkpoint = load_checkpoint(path);
       check_compatible(checkpoint, path, context.info, context.header.domains, context.header.labels);
+      // Runs never mix in one checkpoints/: resuming elsewhere into a run directory that holds
+      // another run's checkpoints is refused too.
+      if (a.resume != "latest" && !checkpoints.empty() && has_checkpoints(checkpoints)) {
+        const auto here = latest_checkpoint(checkpoints);
+        try {
+          check_compatible(load_checkpoint(here), here, context.info, context.header.domains, context.header.labels);
+        } catch (const Error& e) {
+          throw Error(std::string(e.what()) + "\n  --run-dir " + a.run_dir + " holds another run's checkpoints; resume "
+                      "into a run directory of its own, or add --overwrite to clear it first");
+        }
+      }
       try {
         trainer.import_state(checkpoint.state);
       } catch (const Error& e) {

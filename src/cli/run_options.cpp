@@ -6,7 +6,11 @@
 #include <cstdio>
 #include <thread>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include "moecollab/model/hf_bert.h"
+#include "moecollab/sweep/grid.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab::cli {
@@ -25,7 +29,9 @@ void add_data_options(po::options_description& options, DataOptions& data) {
   options.add_options()
       ("domain", po::value(&data.domains)->composing()->required(),
        "a domain: a directory with train/val/test .jsonl|.csv|.tsv (+ labels.txt), or one such file "
-       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i)");
+       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i). "
+       "It is named after the directory (data/quotes -> quotes) or the file's stem (mine.jsonl -> mine); "
+       "NAME=PATH names it NAME. Given on the command line, the --domain list replaces the config file's");
   add_shared_data_options(options, data);
 }
 
@@ -34,10 +40,11 @@ void add_shared_data_options(po::options_description& options, DataOptions& data
       ("vocab", po::value(&data.vocab)->default_value(data.vocab), "WordPiece vocab.txt (make one with build-vocab)")
       ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed),
        "seed of the hash that splits single-file domains")
-      ("lower-case", po::value(&data.lower_case)->default_value(data.lower_case),
-       "lower-case and strip accents before WordPiece (BERT uncased)")
+      ("lower-case", flag(&data.lower_case), "lower-case and strip accents before WordPiece (BERT uncased)")
       ("threads", po::value(&data.threads)->default_value(data.threads),
-       "intra-op threads for libtorch per process (0 = this node's cores divided among its ranks)");
+       "intra-op threads for libtorch per process; 0 = the CPUs this process may use (its affinity mask: "
+       "taskset, Slurm --cpus-per-task, mpirun --bind-to), divided among the node's ranks when the mask is the "
+       "whole node");
 }
 
 void add_encoder_options(po::options_description& options, EncoderConfig& e) {
@@ -51,13 +58,10 @@ void add_encoder_options(po::options_description& options, EncoderConfig& e) {
       ("encoder-seed", po::value(&e.seed)->default_value(e.seed),
        "seed of the randomly initialised, frozen default encoder")
       ("encoder-init-std", real(&e.init_std),
-       "std of the default encoder's random normal weights (BERT: 0.02)")
-      ("encoder-pooling", po::value(&e.pooling)->default_value("auto"),
-       "feature h: 'cls' (first token, as BERT and the paper), 'mean' (mean over the text's tokens), or 'auto' "
-       "(mean for the random encoder, whose CLS state is nearly constant; cls for --encoder hf:DIR)");
+       "std of the default encoder's random normal weights (BERT: 0.02)");
 }
 
-void add_train_options(po::options_description& options, TrainOptions& t) {
+void add_expert_options(po::options_description& options, TrainOptions& t) {
   add_encoder_options(options, t.encoder);
   options.add_options()
       ("encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
@@ -68,16 +72,30 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
        "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
        "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")
+      ("encoder-pooling", po::value(&t.encoder.pooling)->default_value("auto"),
+       "feature h: 'cls' (first token, as BERT and the paper), 'mean' (mean over the text's tokens), or 'auto': "
+       "cls for an hf:DIR whose weights include a pooler (bert-base-uncased: its CLS state was trained by "
+       "next-sentence prediction), mean otherwise (the random encoder, whose CLS state is nearly constant, and "
+       "encoders `moecollab pretrain` wrote, which train masked LM only)")
       ("adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")
       ("max-length", po::value(&t.max_length)->default_value(t.max_length),
        "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")
-      ("rounds", po::value(&t.rounds)->default_value(t.rounds), "training rounds (local phase + gate phase + eval)")
+      ("rounds", po::value(&t.rounds)->default_value(t.rounds),
+       "training rounds, at least 1 (local phase + gate phase + eval); with --resume, the round to stop after")
       ("local-steps", po::value(&t.local_steps)->default_value(t.local_steps),
-       "steps per round each expert trains alone on its own domain")
-      ("gate-steps", po::value(&t.gate_steps)->default_value(t.gate_steps),
-       "collaborative steps per round (one batch per domain each) training the gate")
+       "steps per round each expert trains alone on its own domain (0: none; the progress line shows '-')")
       ("batch-size", po::value(&t.batch_size)->default_value(t.batch_size), "examples per domain per step")
       ("expert-lr", real(&t.expert_lr), "Adam learning rate of adapters and heads")
+      ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
+      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")
+      ("no-feature-cache", flag(nullptr)->notifier([&t](bool off) { t.feature_cache = !off; }),
+       "run the frozen encoder on every batch instead of computing each text's features once per run");
+}
+
+void add_mixture_options(po::options_description& options, TrainOptions& t) {
+  options.add_options()
+      ("gate-steps", po::value(&t.gate_steps)->default_value(t.gate_steps),
+       "collaborative steps per round (one batch per domain each) training the gate")
       ("gate-lr", real(&t.gate_lr), "Adam learning rate of the gate")
       ("lambda1", real(&t.loss.entropy),
        "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")
@@ -89,10 +107,7 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        }),
        "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
        "each domain's own term (every rank balances its own batch; no all-reduce for it)")
-      ("joint", po::bool_switch(&t.joint), "gate steps also train the experts through the mixture")
-      ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
-      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch),
-       "batch size for evaluation")
+      ("joint", flag(&t.joint), "gate steps also train the experts through the mixture")
       ("top-k", po::value(&t.top_k)->default_value(t.top_k),
        "route each text to its K highest-weighted experts only (weights renormalised over them; features "
        "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")
@@ -102,11 +117,14 @@ void add_train_options(po::options_description& options, TrainOptions& t) {
        }),
        "a gate step with a NaN/Inf loss or gate gradient on any rank (detected before the all-reduce, never reaching "
        "the gate replicas): stop the run naming the ranks and step, or skip the step on every rank")
-      ("no-feature-cache", po::bool_switch()->notifier([&t](bool off) { t.feature_cache = !off; }),
-       "run the frozen encoder on every batch instead of computing each text's features once per run")
       ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
        "per round, log the routing (true label, gate weights, prediction) of the first N validation texts of "
        "each domain to the run log's /routing datasets (0: none)");
+}
+
+void add_train_options(po::options_description& options, TrainOptions& t) {
+  add_expert_options(options, t);
+  add_mixture_options(options, t);
 }
 
 void add_run_options(po::options_description& options, RunOptions& run) {
@@ -114,9 +132,13 @@ void add_run_options(po::options_description& options, RunOptions& run) {
   add_train_options(options, run.train);
   auto& a = run.artifacts;
   options.add_options()
-      ("test", po::bool_switch(&run.test), "also report the test split after the last round")
+      ("test", flag(&run.test), "also report the test split after the last round")
       ("run-dir", po::value(&a.run_dir)->default_value(a.run_dir),
-       "directory for this run's HDF5 log (log.h5) and checkpoints (checkpoints/round-NNNNNN.h5); empty: none")
+       "directory for this run's HDF5 log (log.h5), final.json and checkpoints (checkpoints/round-NNNNNN.h5); "
+       "empty: none. One run per directory: one that holds another run is refused (see --resume, --overwrite)")
+      ("overwrite", flag(&a.overwrite),
+       "first delete the run files (log*.h5, final.json, COMPLETED, checkpoints/round-*.h5) an earlier run left in "
+       "--run-dir; other files there are kept")
       ("checkpoint-every", po::value(&a.checkpoint_every)->default_value(a.checkpoint_every),
        "write a checkpoint every N rounds (0: only after the last round)")
       ("keep-checkpoints", po::value(&a.keep_checkpoints)->default_value(a.keep_checkpoints),
@@ -140,8 +162,11 @@ void add_pretrain_options(po::options_description& options, PretrainCommandOptio
   auto& p = c.pretrain;
   add_encoder_options(options, p.encoder);
   options.add_options()
-      ("pretrain-out,o", po::value(&c.out)->required(),
+      ("out,o", po::value(&c.out),
        "directory to write the pre-trained encoder to (Hugging Face layout, plus pretrain-log.h5)")
+      ("pretrain-out", po::value(&c.out_in_config),
+       "--out under the name a shared pipeline config file uses (there `out` would be build-vocab's too); "
+       "--out wins")
       ("pretrain-rounds", po::value(&p.rounds)->default_value(p.rounds), "rounds (one progress line and log row each)")
       ("pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")
       ("pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")
@@ -152,13 +177,13 @@ void add_pretrain_options(po::options_description& options, PretrainCommandOptio
        "linear: warm up over --mlm-warmup of all steps, then decay linearly to 0 (BERT's); constant: --mlm-lr throughout")
       ("mlm-warmup", real(&p.warmup), "share of all steps spent warming up (linear schedule)")
       ("mask-rate", real(&p.mask_rate), "share of tokens masked (BERT: 0.15)")
-      ("mlm-tie-decoder", po::value(&p.tie_decoder)->default_value(p.tie_decoder),
+      ("mlm-tie-decoder", flag(&p.tie_decoder),
        "true: score masked tokens with the word embeddings (BERT's tying); false: with a decoder matrix of its "
        "own, which keeps rare tokens' embeddings from collapsing on small corpora (README)")
       ("fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
        "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")
       ("pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order")
-      ("pretrain-unlabelled", po::value(&p.use_unlabelled)->default_value(p.use_unlabelled),
+      ("pretrain-unlabelled", flag(&p.use_unlabelled),
        "also pre-train on each domain's unlabelled.txt (more in-domain text without labels), not only its "
        "training split");
 }
@@ -170,13 +195,13 @@ void add_build_vocab_options(po::options_description& options, VocabCommandOptio
       ("max-size", po::value(&v.build.max_size)->default_value(v.build.max_size), "tokens in the vocabulary at most")
       ("min-count", po::value(&v.build.min_count)->default_value(v.build.min_count),
        "a pair of pieces must occur this often to be merged into a token")
-      ("lower-case", po::value(&v.build.lower_case)->default_value(v.build.lower_case), "lower-case and strip accents")
+      ("lower-case", flag(&v.build.lower_case), "lower-case and strip accents")
       ("split-seed", po::value(&v.data.split_seed)->default_value(v.data.split_seed),
        "seed splitting single-file domains")
-      ("vocab-unlabelled", po::value(&v.unlabelled)->default_value(v.unlabelled),
+      ("vocab-unlabelled", flag(&v.unlabelled),
        "also count the words of each domain's unlabelled.txt (the text pre-training reads), not only its "
        "training split")
-      ("federated", po::bool_switch(&v.federated),
+      ("federated", flag(&v.federated),
        "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
 }
 
@@ -224,10 +249,12 @@ std::map<std::string, std::string> describe_options(const po::variables_map& vm)
 
 std::vector<Domain> load_domains(const DataOptions& data) {
   std::vector<Domain> domains;
-  for (const auto& path : data.domains) {
-    domains.push_back(load_domain(path, data.split_seed));
-    for (std::size_t i = 0; i + 1 < domains.size(); ++i) {
-      if (domains[i].name == domains.back().name) throw Error("domain '" + path + "' is given twice");
+  for (std::size_t j = 0; j < data.domains.size(); ++j) {
+    domains.push_back(load_domain(data.domains[j], data.split_seed));
+    for (std::size_t i = 0; i < j; ++i) {
+      if (domains[i].name != domains[j].name) continue;
+      throw Error("two domains are both named '" + domains[j].name + "' (--domain " + data.domains[i] + " and --domain " +
+                  data.domains[j] + "); name them apart with --domain NAME=PATH");
     }
   }
   return domains;
@@ -253,18 +280,63 @@ std::string seconds_text(double seconds) {
 
 int threads_for(const DataOptions& data, int ranks_per_node) {
   if (data.threads > 0) return data.threads;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, ranks_per_node));
+  const int node = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int allowed = node;
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) allowed = std::max(1, CPU_COUNT(&mask));
+  // A mask narrower than the node was given to this process alone (taskset, Slurm, mpirun --bind-to).
+  if (allowed < node) return allowed;
+  return std::max(1, allowed / std::max(1, ranks_per_node));
 }
 
-void check_run_dir(const ArtifactOptions& artifacts) {
+std::vector<std::string> run_files(const std::string& run_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(run_dir, error)) {
+    const auto name = entry.path().filename().string();
+    const bool log = name.rfind("log", 0) == 0 && entry.path().extension() == ".h5";
+    if (log || name == "final.json" || name == kRunCompletedMarker) out.push_back(name);
+  }
+  for (const auto& entry : fs::directory_iterator(fs::path(run_dir) / "checkpoints", error)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("round-", 0) == 0) out.push_back("checkpoints/" + name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void check_run_dir(const ArtifactOptions& artifacts, bool owner) {
   namespace fs = std::filesystem;
   if (artifacts.run_dir.empty()) return;
   const fs::path dir(artifacts.run_dir);
+  const auto earlier = run_files(artifacts.run_dir);
+  if (artifacts.overwrite && !artifacts.resume.empty()) {
+    const bool inside = artifacts.resume == "latest" ||
+                        fs::weakly_canonical(artifacts.resume).parent_path() == fs::weakly_canonical(dir / "checkpoints");
+    if (inside && !earlier.empty()) {
+      throw Error("--overwrite would delete the checkpoint --resume " + artifacts.resume +
+                  " continues from; give one of them (--resume continues the run in --run-dir, --overwrite deletes it)");
+    }
+  }
+  if (!earlier.empty() && artifacts.resume.empty() && !artifacts.overwrite) {
+    std::string listed;
+    for (std::size_t i = 0; i < earlier.size() && i < 4; ++i) listed += (i ? ", " : "") + earlier[i];
+    if (earlier.size() > 4) listed += ", ... (" + std::to_string(earlier.size()) + " files)";
+    throw Error("--run-dir " + artifacts.run_dir + " already holds a run (" + listed +
+                "); continue it with --resume latest, replace it with --overwrite, or give another --run-dir");
+  }
+  if (artifacts.overwrite && owner) {
+    for (const auto& name : earlier) {
+      std::error_code error;
+      fs::remove(dir / name, error);
+      if (error) throw Error("--overwrite: cannot delete " + (dir / name).string() + ": " + error.message());
+    }
+  }
   std::error_code error;
   fs::create_directories(dir / "checkpoints", error);
   if (error) throw Error("--run-dir " + artifacts.run_dir + ": cannot create it: " + error.message());
-  const auto probe = dir / ".write-probe";
+  const auto probe = dir / (".write-probe-" + std::to_string(::getpid()));
   {
     std::ofstream out(probe);
     out << "probe\n";
@@ -278,6 +350,41 @@ void check_run_dir(const ArtifactOptions& artifacts) {
                 " MB free; a run needs at least " + std::to_string(kMinFree >> 20) +
                 " MB for its log and checkpoints (each written to a temporary file first)");
   }
+}
+
+CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_fingerprint,
+                        const std::string& vocabulary_fingerprint, const po::variables_map& vm) {
+  namespace fs = std::filesystem;
+  CheckpointInfo info{encoder_fingerprint, vocabulary_fingerprint, describe_options(vm), "random", ""};
+  if (!run.train.encoder_dir.empty()) {
+    info.encoder = "hf:" + fs::absolute(run.train.encoder_dir).lexically_normal().string();
+    info.vocabulary = (fs::absolute(run.train.encoder_dir) / "vocab.txt").lexically_normal().string();
+  } else {
+    info.vocabulary = fs::absolute(run.data.vocab).lexically_normal().string();
+  }
+  return info;
+}
+
+std::string encoder_description(const std::string& encoder, const std::string& fingerprint) {
+  return encoder + ", fingerprint " + fingerprint;
+}
+
+std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling) {
+  const auto& e = train.encoder;
+  const std::string encoder = train.encoder_dir.empty()
+                                  ? "random (d=" + std::to_string(e.hidden) + ", " + std::to_string(e.layers) +
+                                        " layers, --encoder-seed " + std::to_string(e.seed) + ")"
+                                  : "hf:" + train.encoder_dir;
+  return "encoder " + encoder_description(encoder, encoder_fingerprint) + ", pooling " + pooling;
+}
+
+std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint, const std::string& pooling) {
+  const std::string line = encoder_line(run.train, encoder_fingerprint, pooling) + "; ";
+  const auto& a = run.artifacts;
+  if (a.run_dir.empty()) return line + "no --run-dir: no log or checkpoints are written";
+  const std::filesystem::path dir(a.run_dir);
+  return line + "log " + (dir / "log.h5").string() + ", checkpoints " + (dir / "checkpoints").string() + "/" +
+         (a.resume.empty() ? "" : " (resuming: the log of this part is log-from-round-N.h5)");
 }
 
 }  // namespace moecollab::cli

@@ -11,6 +11,7 @@
 #include "moecollab/data/dataset.h"
 #include "moecollab/data/tokenizer.h"
 #include "moecollab/data/vocab_builder.h"
+#include "moecollab/io/checkpoint.h"
 #include "moecollab/train/pretrainer.h"
 #include "moecollab/train/train_options.h"
 #include "options.h"
@@ -28,8 +29,16 @@ struct DataOptions {
 void add_data_options(po::options_description& options, DataOptions& data);
 // add_data_options without --domain: --vocab, --split-seed, --lower-case, --threads.
 void add_shared_data_options(po::options_description& options, DataOptions& data);
+// Everything that trains experts and gate: add_expert_options + add_mixture_options.
 void add_train_options(po::options_description& options, TrainOptions& train);
-// The random default encoder's sizes and seed (--encoder-*), part of add_train_options.
+// What one expert's training uses (`expert train`): the encoder (--encoder,
+// its sizes, pooling), adapter, schedule of the local phase, batch, lr, seed.
+void add_expert_options(po::options_description& options, TrainOptions& train);
+// What only the mixture uses: gate steps and lr, λ1/λ2, balance scope, --joint,
+// top-k, NaN policy, routing log.
+void add_mixture_options(po::options_description& options, TrainOptions& train);
+// The random default encoder's sizes and seed (--encoder-*), part of
+// add_expert_options and of `pretrain`.
 void add_encoder_options(po::options_description& options, EncoderConfig& encoder);
 
 // What a run writes: run log and checkpoints under run_dir, and where it resumes.
@@ -38,6 +47,7 @@ struct ArtifactOptions {
   int checkpoint_every = 0;       // rounds between checkpoints (0: only at the end)
   std::size_t keep_checkpoints = 3;
   std::string resume;             // a checkpoint path, "latest", or empty
+  bool overwrite = false;         // clear an earlier run's files from run_dir first
 };
 
 // Everything `train` and `train-local` share: data, training, artifacts and --test.
@@ -48,8 +58,13 @@ struct RunOptions {
   bool test = false;  // report the test split after the last round
 };
 void add_run_options(po::options_description& options, RunOptions& run);
-// Before any work: --run-dir can be created and written in, with room for a checkpoint.
-void check_run_dir(const ArtifactOptions& artifacts);
+// Before any work: --run-dir can be created and written in, with room for a
+// checkpoint, and holds no other run: a directory with a run log, final.json or
+// checkpoints is refused unless --resume continues that run or --overwrite
+// clears it (only the `owner`, rank 0, deletes; the others only check).
+void check_run_dir(const ArtifactOptions& artifacts, bool owner = true);
+// The files of a run in `run_dir` (run logs, final.json, COMPLETED, checkpoints), by name.
+std::vector<std::string> run_files(const std::string& run_dir);
 // `train`'s --backend.
 void add_backend_option(po::options_description& options, std::string& backend);
 
@@ -57,7 +72,8 @@ void add_backend_option(po::options_description& options, std::string& backend);
 struct PretrainCommandOptions {
   DataOptions data;
   PretrainOptions pretrain;
-  std::string out;  // the Hugging Face directory to write
+  std::string out;            // the Hugging Face directory to write (--out)
+  std::string out_in_config;  // the same, from a config file's `pretrain-out`
 };
 void add_pretrain_options(po::options_description& options, PretrainCommandOptions& p);
 
@@ -83,8 +99,24 @@ std::shared_ptr<const Tokenizer> load_tokenizer(const RunOptions& run);
 // Every option's value as text, for the run log and checkpoints.
 std::map<std::string, std::string> describe_options(const po::variables_map& vm);
 
+// What a checkpoint records of the run: fingerprints, options and where the
+// encoder and vocabulary are (absolute paths).
+CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_fingerprint,
+                        const std::string& vocabulary_fingerprint, const po::variables_map& vm);
+
+// "random (d=128, 2 layers, --encoder-seed 0), fingerprint F" or "hf:DIR, fingerprint F":
+// the header line and every encoder-mismatch message.
+std::string encoder_description(const std::string& encoder, const std::string& fingerprint);
+
+// "encoder random (d=128, 2 layers, --encoder-seed 0), fingerprint F, pooling mean".
+std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling);
+// The header's second line: encoder_line, and where the log and checkpoints go.
+std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint, const std::string& pooling);
+
 // The git revision this binary was built from ("unknown" outside a checkout).
 std::string git_revision();
+// "0.1.0 (git 1a2b3c4d5e6f)": `moecollab --version`.
+std::string version_text();
 
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
@@ -93,7 +125,9 @@ std::vector<Domain> load_domains(const DataOptions& data);
 // "1.23 s".
 std::string seconds_text(double seconds);
 
-// --threads, or else the machine's cores divided among `ranks_per_node` processes.
+// --threads, or else the CPUs this process may run on (its affinity mask: taskset,
+// Slurm's --cpus-per-task, mpirun --bind-to) divided among `ranks_per_node`
+// processes when the mask spans the node, at least 1.
 int threads_for(const DataOptions& data, int ranks_per_node);
 
 }  // namespace moecollab::cli

@@ -50,7 +50,7 @@ int sweep_point_main(int argc, char** argv) {
       ("grid", po::value(&grid_path)->required(), "the sweep grid file (INI: lambda1, lambda2, seeds, run-config, sweep-dir)")
       ("index", po::value(&index), "a job-array index: print SWEEP_NAME, SWEEP_LAMBDA1, SWEEP_LAMBDA2, SWEEP_SEED, "
                                    "SWEEP_RUN_DIR, SWEEP_RUN_CONFIG and SWEEP_STATE (new, resume or completed)")
-      ("info", po::bool_switch(&info), "print SWEEP_SIZE, SWEEP_DIR, SWEEP_RUN_CONFIG, SWEEP_RANKS (domains of the "
+      ("info", flag(&info), "print SWEEP_SIZE, SWEEP_DIR, SWEEP_RUN_CONFIG, SWEEP_RANKS (domains of the "
                                        "run config) and SWEEP_PENDING (indices not completed, comma-separated)");
   po::variables_map vm;
   if (!parse_options(argc, argv,

@@ -54,10 +54,11 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   std::shared_ptr<const Tokenizer> tokenizer;
   Domain own;
   run_on_every_rank(comm, [&] {
-    check_run_dir(run.artifacts);
+    check_run_dir(run.artifacts, mpi.rank() == 0);
     tokenizer = load_tokenizer(run);
     own = load_domain(run.data.domains[rank], run.data.split_seed);
   });
+  if (comm.rank() == 0) run.train.cache_progress = print_cache_progress;  // rank 0's own domain
   FederatedTrainer trainer(run.train, own, tokenizer, comm);
   const bool root = comm.rank() == 0;
   if (root) {
@@ -69,26 +70,28 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
               << (run.train.feature_cache ? "feature cache " + seconds_text(trainer.shard().cache_seconds) + " (rank 0)"
                                           : std::string("no feature cache"))
+              << "\n  " << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
               << std::endl;
   }
   std::string contribution;
   run_on_every_rank(comm, [&] {
     contribution = command.prepare(trainer, comm, run, hex64(tokenizer->vocabulary().fingerprint()));
   });
+  std::vector<DomainReport> before;
   if (command.evaluate_before) {
-    const auto before = trainer.evaluate(Split::kVal);
+    before = trainer.evaluate(Split::kVal);
     if (root) print_final(before, false, "before training");
   }
   RunContext context;
   context.root = root;
   context.on_every_rank = [&comm](const std::function<void()>& step) { run_on_every_rank(comm, step); };
-  context.info = {hex64(trainer.encoder_fingerprint()), hex64(tokenizer->vocabulary().fingerprint()),
-                  describe_options(vm)};
+  context.info = run_info(run, hex64(trainer.encoder_fingerprint()), hex64(tokenizer->vocabulary().fingerprint()), vm);
   context.header = {context.info.config, git_revision(), comm.size(), static_cast<std::int64_t>(run.train.seed),
                     context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
                     trainer.domain_labels()};
   context.header.routing_samples = run.train.log_routing;
   context.header.contribution = contribution;
+  context.header.before = before;
   run_training(trainer, run, context);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/hash.h"
+#include "printing.h"
 #include "run_loop.h"
 
 namespace moecollab::cli {
@@ -25,11 +26,12 @@ int train_local_main(int argc, char** argv) {
   torch::set_num_threads(threads_for(run.data, 1));
   check_run_dir(run.artifacts);
   const auto tokenizer = load_tokenizer(run);
+  run.train.cache_progress = print_cache_progress;
   LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
   std::cout << "train-local: " << trainer.shards().size() << " domains:";
   RunContext context;
-  context.info = {hex64(parameter_fingerprint(*trainer.encoder())), hex64(tokenizer->vocabulary().fingerprint()),
-                  describe_options(vm)};
+  context.info = run_info(run, hex64(parameter_fingerprint(*trainer.encoder())),
+                          hex64(tokenizer->vocabulary().fingerprint()), vm);
   context.header = {context.info.config, git_revision(), 1, static_cast<std::int64_t>(run.train.seed),
                     context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, {}, {}};
   for (const auto& s : trainer.shards()) {
@@ -41,6 +43,7 @@ int train_local_main(int argc, char** argv) {
   for (const auto& s : trainer.shards()) cache_seconds += s.cache_seconds;
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads; "
             << (run.train.feature_cache ? "feature cache " + seconds_text(cache_seconds) : std::string("no feature cache"))
+            << "\n  " << run_outputs_line(run, context.info.encoder_fingerprint, trainer.encoder()->config().pooling)
             << std::endl;
   context.header.routing_samples = run.train.log_routing;
   run_training(trainer, run, context);

@@ -139,10 +139,50 @@ static Domain require_two_classes(Domain d, const std::string& path) {
   return d;
 }
 
-Domain load_domain(const std::string& path, std::uint64_t split_seed) {
-  if (fs::is_directory(path)) return require_two_classes(load_domain_dir(path), path);
-  if (!fs::exists(path)) throw file_error(path, 0, "no such file or directory");
-  return require_two_classes(split_by_hash(fs::path(path).stem().string(), path, split_seed), path);
+std::string default_domain_name(const std::string& path) {
+  const auto normal = fs::path(path).lexically_normal();
+  if (fs::is_directory(path)) {
+    const auto name = normal.filename().string();
+    return name.empty() ? normal.parent_path().filename().string() : name;
+  }
+  return normal.stem().string();
+}
+
+void check_domain_name(const std::string& name, const std::string& what) {
+  const bool bad = name.empty() || name == "." || name == ".." ||
+                   name.find_first_of("/=,@ \t\n\r") != std::string::npos;
+  if (bad) {
+    throw Error(what + ": '" + name + "' is not a valid domain name (non-empty; no '/', '=', ',', '@' or spaces)");
+  }
+}
+
+DomainSpec parse_domain_spec(const std::string& spec) {
+  DomainSpec d{"", spec};
+  const auto eq = spec.find('=');
+  // A path that exists as given wins over NAME=PATH (a directory may have '=' in its name).
+  if (eq != std::string::npos && !fs::exists(spec)) {
+    d.name = spec.substr(0, eq);
+    d.path = spec.substr(eq + 1);
+    check_domain_name(d.name, "--domain " + spec);
+  } else {
+    d.name = default_domain_name(spec);
+    check_domain_name(d.name, "--domain " + spec + " (the name comes from the path; give NAME=PATH)");
+  }
+  if (d.path.empty()) throw Error("--domain " + spec + ": no path");
+  return d;
+}
+
+Domain load_domain(const std::string& spec, std::uint64_t split_seed) {
+  const auto [name, path] = parse_domain_spec(spec);
+  Domain d;
+  if (fs::is_directory(path)) {
+    d = load_domain_dir(path);
+  } else {
+    if (!fs::exists(path)) throw file_error(path, 0, "no such file or directory");
+    d = split_by_hash(name, path, split_seed);
+  }
+  d.name = name;
+  return require_two_classes(std::move(d), path);
 }
 
 }  // namespace moecollab

@@ -13,20 +13,21 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void check_field(const std::string& path, std::size_t line, const char* field, const std::string& value) {
+void check_field(const std::string& path, std::size_t line, const char* field, const std::string& value,
+                 bool allow_blank = false) {
   std::size_t bad = 0;
   if (!decode_utf8(value, &bad)) {
     throw file_error(path, line, std::string("field '") + field + "' is not valid UTF-8 (bad byte at offset " +
                                      std::to_string(bad) + ")");
   }
-  if (value.find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (!allow_blank && value.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw file_error(path, line, std::string("field '") + field + "' is empty");
   }
 }
 
 LabelledText make_record(const std::string& path, std::size_t line, std::string text, std::string label,
                          bool require_label) {
-  check_field(path, line, "text", text);
+  check_field(path, line, "text", text, /*allow_blank=*/!require_label);  // texts to predict may be empty
   if (require_label || !label.empty()) check_field(path, line, "label", label);
   return {std::move(text), std::move(label), line};
 }

@@ -30,6 +30,18 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     h5::write_attribute(file, "encoder_fingerprint", checkpoint.info.encoder_fingerprint);
     h5::write_attribute(file, "vocabulary_fingerprint", checkpoint.info.vocabulary_fingerprint);
     h5::write_attribute(file, "created", utc_timestamp());
+    const auto from = fs::absolute(target).parent_path();
+    const auto relative = [&](const std::string& p) { return fs::path(p).lexically_relative(from).string(); };
+    if (!checkpoint.info.encoder.empty()) {
+      h5::write_attribute(file, "encoder", checkpoint.info.encoder);
+      const bool hf = checkpoint.info.encoder.rfind("hf:", 0) == 0;
+      h5::write_attribute(file, "encoder_relative",
+                          hf ? "hf:" + relative(checkpoint.info.encoder.substr(3)) : checkpoint.info.encoder);
+    }
+    if (!checkpoint.info.vocabulary.empty()) {
+      h5::write_attribute(file, "vocabulary", checkpoint.info.vocabulary);
+      h5::write_attribute(file, "vocabulary_relative", relative(checkpoint.info.vocabulary));
+    }
     auto config = h5::create_group(file, "config");
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
     h5::write_tensor_tree(h5::create_group(file, "gate"), checkpoint.state.gate);
@@ -54,6 +66,18 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.state.round = h5::read_int_attribute(file, "round");
   c.info.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");
   c.info.vocabulary_fingerprint = h5::read_string_attribute(file, "vocabulary_fingerprint");
+  // Where the encoder and vocabulary were (absent in checkpoints written before they were stored).
+  const auto from = fs::absolute(path).parent_path();
+  const auto resolve = [&](const std::string& p) { return (from / p).lexically_normal().string(); };
+  if (h5::has_attribute(file, "encoder")) {
+    c.info.encoder = h5::read_string_attribute(file, "encoder");
+    const auto rel = h5::read_string_attribute(file, "encoder_relative");
+    c.info.encoder_relative = rel.rfind("hf:", 0) == 0 ? "hf:" + resolve(rel.substr(3)) : rel;
+  }
+  if (h5::has_attribute(file, "vocabulary")) {
+    c.info.vocabulary = h5::read_string_attribute(file, "vocabulary");
+    c.info.vocabulary_relative = resolve(h5::read_string_attribute(file, "vocabulary_relative"));
+  }
   auto config = h5::open_group(file, "config");
   for (const auto& name : h5::attribute_names(config)) c.info.config[name] = h5::read_string_attribute(config, name);
   c.state.gate = h5::read_tensor_tree(h5::open_group(file, "gate"));
@@ -76,8 +100,9 @@ void check_compatible(const Checkpoint& c, const std::string& path, const Checkp
                       const std::vector<std::string>& domains, const std::vector<std::vector<std::string>>& labels) {
   auto refuse = [&](const std::string& what) { throw Error(path + ": incompatible checkpoint: " + what); };
   if (c.info.encoder_fingerprint != run.encoder_fingerprint) {
-    refuse("encoder fingerprint " + c.info.encoder_fingerprint + " != this run's " + run.encoder_fingerprint +
-           " (different encoder options or weights)");
+    refuse("encoder fingerprint " + c.info.encoder_fingerprint + " != this run's " + run.encoder_fingerprint + " (" +
+           (run.encoder.empty() ? std::string("different encoder options or weights") : "this run's encoder: " + run.encoder) +
+           "); " + trained_encoder_hint(c.info));
   }
   if (c.info.vocabulary_fingerprint != run.vocabulary_fingerprint) {
     refuse("vocabulary fingerprint " + c.info.vocabulary_fingerprint + " != this run's " + run.vocabulary_fingerprint);
@@ -94,6 +119,17 @@ void check_compatible(const Checkpoint& c, const std::string& path, const Checkp
              " labels that differ from this run's " + std::to_string(labels[i].size()));
     }
   }
+}
+
+std::string trained_encoder_hint(const CheckpointInfo& info) {
+  if (info.encoder.empty()) {
+    return "the checkpoint was trained with encoder fingerprint " + info.encoder_fingerprint +
+           " (its --encoder and --encoder-* options are in its /config)";
+  }
+  const bool hf = info.encoder.rfind("hf:", 0) == 0;
+  return "the checkpoint was trained with encoder " + info.encoder + ", fingerprint " + info.encoder_fingerprint +
+         (hf ? " (select it with --encoder " + info.encoder + ")"
+             : " (select it with --encoder random and the checkpoint's --encoder-* options, in its /config)");
 }
 
 std::string checkpoint_path(const std::string& dir, std::int64_t round) {
@@ -116,6 +152,8 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
 }
 
 }  // namespace
+
+bool has_checkpoints(const std::string& dir) { return !checkpoints_in(dir).empty(); }
 
 std::string latest_checkpoint(const std::string& dir) {
   const auto all = checkpoints_in(dir);

@@ -1,5 +1,7 @@
 #include "moecollab/io/run_log.h"
 
+#include <limits>
+
 #include <torch/torch.h>
 
 #include "moecollab/io/hdf5.h"
@@ -32,6 +34,16 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   h5::write_attribute(d.file, "encoder_fingerprint", header.encoder_fingerprint);
   h5::write_attribute(d.file, "vocabulary_fingerprint", header.vocabulary_fingerprint);
   h5::write_attribute(d.file, "contribution", header.contribution);
+  if (!header.before.empty()) {
+    auto before = h5::create_group(d.file, "before");
+    std::vector<double> accuracy, f1;
+    for (const auto& r : header.before) {
+      accuracy.push_back(r.moe.accuracy);
+      f1.push_back(r.moe.macro_f1);
+    }
+    h5::write_tensor(before, "moe_accuracy", torch::tensor(accuracy, torch::kFloat64));
+    h5::write_tensor(before, "moe_macro_f1", torch::tensor(f1, torch::kFloat64));
+  }
   auto labels = h5::create_group(d.file, "labels");
   for (std::size_t i = 0; i < header.labels.size(); ++i) h5::write_attribute(labels, header.domains[i], header.labels[i]);
 
@@ -83,7 +95,11 @@ void RunLog::append(const RoundReport& r) {
     top1.insert(top1.end(), dom.top1.begin(), dom.top1.end());
   }
   d.round.append(torch::tensor(static_cast<std::int64_t>(r.round)));
-  d.losses.append(torch::tensor({r.local_loss, r.gate.task, r.gate.entropy, r.gate.balance, r.gate.total}, torch::kFloat64));
+  const double none = std::numeric_limits<double>::quiet_NaN();  // a phase that did not run
+  const auto gate = [&](double v) { return r.gate_phase_ran ? v : none; };
+  d.losses.append(torch::tensor({r.local_phase_ran ? r.local_loss : none, gate(r.gate.task), gate(r.gate.entropy),
+                                 gate(r.gate.balance), gate(r.gate.total)},
+                                torch::kFloat64));
   d.kl_utilization.append(torch::tensor(kl_to_uniform(r.utilization), torch::kFloat64));
   d.utilization.append(torch::tensor(util, torch::kFloat64));
   d.top1.append(torch::tensor(top1, torch::kFloat64).to(torch::kInt64));

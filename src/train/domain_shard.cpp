@@ -40,8 +40,12 @@ std::vector<std::vector<std::size_t>> DomainShard::chunks(std::size_t size, std:
   return out;
 }
 
-void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
+void DomainShard::cache_features(Encoder& encoder, std::size_t chunk, const CacheProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const std::size_t total = train.encodings.size() + val.encodings.size() + test.encodings.size();
+  std::size_t done = 0;
+  double reported = 0;  // seconds at the last report (0: none yet)
   for (const auto which : {Split::kTrain, Split::kVal, Split::kTest}) {
     const auto& data = split(which);
     // Encoded in order of length, so that each chunk pads to little more than its
@@ -61,10 +65,16 @@ void DomainShard::cache_features(Encoder& encoder, std::size_t chunk) {
         index.push_back(static_cast<std::int64_t>(order[p]));
       }
       features.index_copy_(0, torch::tensor(index, torch::kInt64), encode_features(encoder, gather_batch(data, rows, pad_id)));
+      done += rows.size();
+      if (progress && elapsed() - reported >= kCacheProgressEvery) {
+        reported = elapsed();
+        progress({name, done, total, reported});
+      }
     }
     cache[static_cast<int>(which)] = features;
   }
-  cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cache_seconds = elapsed();
+  if (progress && reported > 0) progress({name, done, total, cache_seconds});
 }
 
 FeatureBatch DomainShard::features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const {

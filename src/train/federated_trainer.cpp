@@ -92,7 +92,7 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
 
   run_on_every_rank(comm_, [&] {
     shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank));
-    if (options_.feature_cache) shard_->cache_features(encoder_, kFeatureCacheChunk);
+    if (options_.feature_cache) shard_->cache_features(encoder_, kFeatureCacheChunk, options_.cache_progress);
   });
   domain_names_ = comm_.allgather_strings(own.name);
   for (const auto& joined : comm_.allgather_strings(join_lines(own.labels.names))) {

@@ -36,7 +36,9 @@ void check_train_options(const TrainOptions& o) {
   require(static_cast<std::int64_t>(o.max_length) <= o.encoder.max_positions,
           "max-length " + std::to_string(o.max_length) + " exceeds the encoder's max_positions " +
               std::to_string(o.encoder.max_positions));
-  require(o.rounds >= 0 && o.local_steps >= 0 && o.gate_steps >= 0, "rounds and steps must not be negative");
+  require(o.rounds >= 1, "--rounds must be at least 1, got " + std::to_string(o.rounds) +
+                             " (a run of no rounds would report an untrained model as final)");
+  require(o.local_steps >= 0 && o.gate_steps >= 0, "--local-steps and --gate-steps must not be negative");
   // Sizes are unsigned: a negative value on the command line wraps around to a huge one.
   constexpr std::size_t kMaxBatch = 1 << 20;
   require(o.batch_size >= 1 && o.batch_size <= kMaxBatch,

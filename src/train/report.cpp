@@ -71,8 +71,12 @@ double kl_to_uniform(const std::vector<double>& u) {
 
 std::string format_round(const RoundReport& r) {
   std::string line = "round " + std::to_string(r.round) + "/" + std::to_string(r.rounds);
-  line += " | local " + fixed(r.local_loss, 3);
-  line += " | task " + fixed(r.gate.task, 3) + " H " + fixed(r.gate.entropy, 3) + " KL " + fixed(r.gate.balance, 4);
+  line += " | local " + (r.local_phase_ran ? fixed(r.local_loss, 3) : "-");
+  if (r.gate_phase_ran) {
+    line += " | task " + fixed(r.gate.task, 3) + " H " + fixed(r.gate.entropy, 3) + " KL " + fixed(r.gate.balance, 4);
+  } else {
+    line += " | task - H - KL -";
+  }
   line += " | moe acc";
   for (const auto& d : r.domains) line += " " + d.domain + " " + fixed(d.moe.accuracy, 3);
   line += " | expert acc";

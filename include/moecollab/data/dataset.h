@@ -69,7 +69,23 @@ Domain load_domain_dir(const std::string& dir);
 Domain split_by_hash(const std::string& name, const std::string& path, std::uint64_t seed,
                      SplitFractions fractions = {});
 
-// A directory is loaded with load_domain_dir, a file with split_by_hash.
-Domain load_domain(const std::string& path, std::uint64_t split_seed = 0);
+// What a `--domain` argument names: "PATH", a domain named after the
+// directory's last component (data/quotes -> quotes) or the file's stem
+// (mine.jsonl -> mine); or "NAME=PATH", named NAME. A name is non-empty and has
+// no '/', '=', ',', '@' or white space (it appears in DOMAIN@VERSION lists).
+struct DomainSpec {
+  std::string name;
+  std::string path;
+};
+// Throws Error for an empty path or a bad name, naming the argument.
+DomainSpec parse_domain_spec(const std::string& spec);
+// The name `path` gives a domain when no NAME= is given.
+std::string default_domain_name(const std::string& path);
+// Throws Error naming `what` when `name` is not a valid domain name.
+void check_domain_name(const std::string& name, const std::string& what);
+
+// Loads a `--domain` argument (see DomainSpec): a directory with
+// load_domain_dir, a file with split_by_hash; the domain gets the spec's name.
+Domain load_domain(const std::string& spec, std::uint64_t split_seed = 0);
 
 }  // namespace moecollab

@@ -18,8 +18,8 @@ struct LabelledText {
 // REQUIRES: path ends in .jsonl, .json, .csv or .tsv.
 // Throws Error for: unreadable or empty file, malformed JSON/CSV, a missing
 // text or label field, an empty text or label, invalid UTF-8.
-// With `require_label` false a missing label is allowed (it is then empty),
-// for texts to predict.
+// With `require_label` false (texts to predict) a missing label is allowed (it
+// is then empty), and so is an empty text: `predict` classifies it and says so.
 std::vector<LabelledText> read_labelled_text(const std::string& path, bool require_label = true);
 
 }  // namespace moecollab

@@ -20,6 +20,14 @@ struct CheckpointInfo {
   std::string encoder_fingerprint;     // hex, parameter_fingerprint of the encoder
   std::string vocabulary_fingerprint;  // hex
   std::map<std::string, std::string> config;  // every option of the run, as text
+  // Where the run's encoder and vocabulary were, as absolute paths ("random" or
+  // "hf:/abs/DIR"; vocab.txt), so that the checkpoint serves from any directory.
+  // The file also stores both relative to the checkpoint's own directory, which
+  // load_checkpoint resolves (a run directory moved together with its encoder).
+  std::string encoder;
+  std::string vocabulary;
+  std::string encoder_relative;     // filled by load_checkpoint: hf:PATH as seen from the checkpoint, resolved
+  std::string vocabulary_relative;  // likewise; empty when the file has none (older checkpoints)
 };
 
 struct Checkpoint {
@@ -34,12 +42,19 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 Checkpoint load_checkpoint(const std::string& path);
 
 // Refuses (Error saying what differs) a checkpoint whose encoder, vocabulary,
-// expert count, domain names or label spaces differ from the run's.
+// expert count, domain names or label spaces differ from the run's. An encoder
+// mismatch names the encoder the checkpoint was trained with (path and
+// fingerprint) and the option that selects it.
+// "the checkpoint was trained with encoder hf:/abs/DIR, fingerprint F (select it with --encoder hf:DIR)":
+// the tail of every encoder-mismatch message (resume, predict, integrate).
+std::string trained_encoder_hint(const CheckpointInfo& info);
 void check_compatible(const Checkpoint& checkpoint, const std::string& path, const CheckpointInfo& run,
                       const std::vector<std::string>& domains, const std::vector<std::vector<std::string>>& labels);
 
 // DIR/round-000004.h5 and friends.
 std::string checkpoint_path(const std::string& dir, std::int64_t round);
+// Whether `dir` holds any checkpoint (round-*.h5).
+bool has_checkpoints(const std::string& dir);
 // The checkpoint of the highest round in `dir`, or Error when there is none.
 std::string latest_checkpoint(const std::string& dir);
 // Deletes all but the `keep` newest checkpoints in `dir` (keep 0 keeps all).

@@ -29,6 +29,9 @@ struct RunLogHeader {
   std::vector<std::vector<std::string>> labels;     // per domain
   std::size_t routing_samples = 0;                  // --log-routing: make the /routing datasets
   std::string contribution = "";  // experts added/replaced/removed or started from packages ("" for none)
+  // integrate: the new mixture on the validation splits before its gate was
+  // trained (per domain; written to /before when given).
+  std::vector<DomainReport> before;
 };
 
 // Names of the columns of /rounds/losses, /rounds/seconds and /rounds/bytes_sent.

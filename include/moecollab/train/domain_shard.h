@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,18 @@ struct FeatureBatch {
   torch::Tensor labels;    // b int64
 };
 
+// How far filling the feature cache has got: reported every few seconds while
+// it runs (a BERT-base encoder takes minutes on a CPU), and once at the end if
+// it was reported before.
+struct CacheProgress {
+  std::string domain;
+  std::size_t done = 0, total = 0;  // texts, all splits
+  double seconds = 0;
+};
+using CacheProgressFn = std::function<void(const CacheProgress&)>;
+// Seconds between progress reports.
+constexpr double kCacheProgressEvery = 5.0;
+
 struct DomainShard {
   // REQUIRES: domain has non-empty train and val splits.
   DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length, std::uint64_t sampler_seed);
@@ -41,7 +54,7 @@ struct DomainShard {
 
   // Computes every split's features under the frozen `encoder` once, `chunk`
   // texts per forward pass; features() and next_train_features() then read them.
-  void cache_features(Encoder& encoder, std::size_t chunk);
+  void cache_features(Encoder& encoder, std::size_t chunk, const CacheProgressFn& progress = {});
   bool cached() const { return cache[0].defined(); }
   // Features of `rows` of a split: from the cache, or else encoded now (same values
   // up to float rounding: padding is masked out).

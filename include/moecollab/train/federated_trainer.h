@@ -60,6 +60,7 @@ class FederatedTrainer {
   // Hash of the gate's parameters (bitwise): equal on all ranks while replicas agree.
   std::uint64_t gate_fingerprint() const;
   std::uint64_t encoder_fingerprint() const;
+  Encoder& encoder() { return encoder_; }  // the shared, frozen encoder
 
  private:
   // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.

@@ -75,6 +75,8 @@ RoundReport run_round_phases(Trainer& trainer, const TrainOptions& options, int 
   report.round = round;
   report.rounds = options.rounds;
   report.local_loss = trainer.local_phase();
+  report.local_phase_ran = options.local_steps > 0;
+  report.gate_phase_ran = options.gate_steps > 0;
   report.local_seconds = since(start);
   const auto gate_start = Clock::now();
   for (int step = 0; step < options.gate_steps; ++step) {

@@ -40,6 +40,10 @@ struct RoundReport {
   int rounds = 0;
   double local_loss = 0;  // mean expert cross-entropy over the local phase
   StepLosses gate;        // means over the gate phase's steps
+  // Whether the phases ran (--local-steps / --gate-steps > 0): a phase that did
+  // not run prints '-' and is logged as NaN, never as a perfect-looking 0.
+  bool local_phase_ran = true;
+  bool gate_phase_ran = true;
   std::vector<DomainReport> domains;  // on the validation splits
   std::vector<double> utilization;    // global: mean gate weight per expert over all domains
   double local_seconds = 0;  // local phase

@@ -4,10 +4,15 @@
 
 #include <cstdint>
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/gate_loss.h"
+
+namespace moecollab {
+struct CacheProgress;  // train/domain_shard.h
+}
 
 namespace moecollab {
 
@@ -29,6 +34,8 @@ struct TrainOptions {
   // The encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
   bool feature_cache = true;
+  // Called every few seconds while the feature cache fills (the CLI prints it; empty: silent).
+  std::function<void(const CacheProgress&)> cache_progress;
   // Top-k routing: each row goes to its k highest-weighted experts only, weights
   // renormalised over them; 0 (or >= E) is dense routing, as in the paper.
   std::int64_t top_k = 0;
