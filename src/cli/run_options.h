@@ -68,7 +68,7 @@ std::vector<std::string> run_files(const std::string& run_dir);
 // `train`'s --backend.
 void add_backend_option(po::options_description& options, std::string& backend);
 
-// `pretrain`: data, encoder sizes, the masked-LM schedule and --pretrain-out.
+// `pretrain`: data, encoder sizes, the masked-LM schedule and --out (pretrain-out in a config file).
 struct PretrainCommandOptions {
   DataOptions data;
   PretrainOptions pretrain;

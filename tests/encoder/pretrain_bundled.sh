@@ -7,7 +7,7 @@
 set -euo pipefail
 mpiexec=$1 bin=$2 layout=$3 vocab=$4 out=$5
 rm -rf "$out"
-"$mpiexec" --oversubscribe -np 4 "$bin" pretrain --config experiments/demo.ini --vocab "$vocab" --pretrain-out "$out" \
+"$mpiexec" --oversubscribe -np 4 "$bin" pretrain --config experiments/demo.ini --vocab "$vocab" --out "$out" \
   --pretrain-rounds 2 --pretrain-steps 3 --pretrain-batch 8 | tee "$out.txt"
 grep -q "^pretrain: 4 ranks, FedSGD" "$out.txt"
 grep -Eq "^pretrain round 2/2 \| mlm loss [0-9.]+ acc [0-9.]+ \| lr .* \| rank 0 sent [0-9.]+ MB" "$out.txt"
