@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -19,21 +20,29 @@ bool is_boolean_word(std::string word) {
   return words.count(word) > 0;
 }
 
-// `--name VALUE` -> `--name=VALUE` for boolean options whose next word is a
-// boolean, so that it is read as the option's value (boost would otherwise take
-// `--name` alone as true and VALUE as a stray word).
-std::vector<std::string> join_boolean_values(int argc, char** argv, const po::options_description& all) {
+// Boolean options, spelled out for boost: `--name VALUE` -> `--name=VALUE` when
+// VALUE is a boolean word, and `--name` alone -> `--name=true`, so that the word
+// after a bare flag (`report --csv LOG.h5`) is never taken as its value.
+struct Words {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> after_flag;  // a word that followed a bare boolean flag -> the flag
+};
+
+Words join_boolean_values(int argc, char** argv, const po::options_description& all) {
   std::set<std::string> booleans;
   for (const auto& option : all.options()) {
     if (dynamic_cast<const po::typed_value<bool>*>(option->semantic().get())) booleans.insert("--" + option->long_name());
   }
-  std::vector<std::string> out;
+  Words out;
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
-    if (booleans.count(word) && i + 1 < argc && is_boolean_word(argv[i + 1])) {
-      out.push_back(word + "=" + argv[++i]);
+    if (!booleans.count(word)) {
+      out.words.push_back(word);
+    } else if (i + 1 < argc && is_boolean_word(argv[i + 1])) {
+      out.words.push_back(word + "=" + argv[++i]);
     } else {
-      out.push_back(word);
+      out.words.push_back(word + "=true");  // never let boost take the next word (a file, say) as the value
+      if (i + 1 < argc) out.after_flag.emplace(argv[i + 1], word);
     }
   }
   return out;
@@ -73,14 +82,18 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
   all.add_options()("stray-word", po::value(&stray)->composing(), "");
   try {
     const auto words = join_boolean_values(argc, argv, all);
-    po::command_line_parser parser(words);
+    po::command_line_parser parser(words.words);
     parser.options(all)
         .positional(positional ? *positional : stray_words)
         .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing);
     po::store(parser.run(), vm);
     if (vm.count("stray-word")) {
-      const auto& words = vm["stray-word"].as<std::vector<std::string>>();
-      throw Error("unexpected word '" + words.front() + "' on the command line (every option starts with --; a value "
+      const auto& first = vm["stray-word"].as<std::vector<std::string>>().front();
+      if (words.after_flag.count(first)) {
+        throw Error(words.after_flag.at(first) + " takes true/false, 1/0, yes/no or on/off (or nothing, for true), not '" +
+                    first + "'");
+      }
+      throw Error("unexpected word '" + first + "' on the command line (every option starts with --; a value "
                   "follows its option)");
     }
     if (vm.count("help")) {

@@ -82,7 +82,8 @@ booleans)
   printf 'joint = true\n' >"$work/joint.ini"
   [ "$(numbers --config "$work/joint.ini" "${two[@]}" "${small[@]}" --run-dir "" --joint false)" = "$off" ] ||
     fail "--joint false did not override joint = true"
-  refused "for option '--joint' is invalid" "$bin" train-local "${two[@]}" "${small[@]}" --joint maybe
+  refused "--joint takes true/false, 1/0, yes/no or on/off" "$bin" train-local "${two[@]}" "${small[@]}" --joint maybe
+  refused "for option '--joint' is invalid" "$bin" train-local "${two[@]}" "${small[@]}" --joint=maybe
   printf 'joint = maybe\n' >"$work/joint.ini"
   refused "joint.ini" "$bin" train-local --config "$work/joint.ini" "${two[@]}" "${small[@]}"
   says "--joint [=true|false(=true)] (=false)" "$bin" train-local --help || fail "--help does not show --joint's default as false"

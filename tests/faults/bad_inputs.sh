@@ -100,7 +100,7 @@ case_ checkpoint_other_model "incompatible checkpoint" "$bin" train-local --doma
 case_ checkpoint_truncated "truncated.h5" "$bin" train-local "${resume[@]}" --resume "$d/truncated.h5"
 case_ checkpoint_wrong_shape "wrong-shape.h5: gate: tensor 'adam/exp_avg/gate.weight' has shape [3, 128], expected [2, 128]" "$bin" train-local "${resume[@]}" --resume "$d/wrong-shape.h5"
 case_ checkpoint_is_directory "is a directory, not an HDF5 file" "$bin" train-local "${resume[@]}" --resume "$run"
-"$bin" expert train --domain quotes --data data/quotes "${small[@]}" --out "$d/pkg.h5" > /dev/null
+"$bin" expert train --domain quotes --data data/quotes --rounds 1 --local-steps 2 --vocab "$vocab" --out "$d/pkg.h5" > /dev/null
 /usr/bin/python3 -c "
 import h5py, sys
 with h5py.File('$d/pkg.h5', 'r+') as f: f['tensors/parameters/classifier.bias'][0] += 1.0"
