@@ -90,7 +90,7 @@ def plot_utilization(d, out):
 
 
 def plot_performance(d, out):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     before = d["before"]
     for i, name in enumerate(d["domains"]):
         color = f"C{i}"
@@ -111,10 +111,11 @@ def plot_performance(d, out):
            matplotlib.lines.Line2D([], [], color="k", ls="--", label="expert alone")]
     if before is not None:
         key.append(matplotlib.lines.Line2D([], [], color="k", marker="s", ls="", label="mixture before integration"))
-    axes[0].legend(fontsize=8, title="domain", loc="lower right")
-    axes[1].legend(handles=key, fontsize=8, loc="lower right")
+    domains = [matplotlib.lines.Line2D([], [], color=f"C{i}", lw=3, label=n) for i, n in enumerate(d["domains"])]
     fig.suptitle("(b) Performance over training: MoECollab (solid) and expert alone (dashed)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))  # room below the panels for the keys, which then hide no line
+    fig.legend(handles=domains, fontsize=8, loc="lower left", ncol=len(domains), bbox_to_anchor=(0.02, 0.0))
+    fig.legend(handles=key, fontsize=8, loc="lower right", ncol=len(key), bbox_to_anchor=(0.98, 0.0))
     fig.savefig(os.path.join(out, "performance_over_rounds.png"), dpi=120)
     plt.close(fig)
 
@@ -146,16 +147,18 @@ def plot_specialization(d, out):
     axes[0].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E = ln D (no specialization)")
     axes[0].set_ylabel("S(e), nats")
     axes[0].set_title(f"Specialization, round {int(d['round'][-1])} (lower = more specialised)")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, loc="lower left")
     for e in experts:
         axes[1].plot(d["round"], s[:, e], marker="o", ms=3, color=f"C{e}", label=f"{d['domains'][e]} expert")
     axes[1].axhline(math.log(len(d["domains"])), color="k", ls=":", label="ln E = ln D (no specialization)")
-    axes[1].set_ylim(bottom=0)
+    top = 1.15 * math.log(len(d["domains"]))
+    axes[0].set_ylim(0, top)
+    axes[1].set_ylim(0, top)
     axes[1].set_title("Specialization over rounds")
     integer_rounds(axes[1])
     axes[1].set_xlabel("round")
     axes[1].set_ylabel("S(e), nats")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "specialization.png"), dpi=120)
     plt.close(fig)

@@ -83,8 +83,8 @@ void print_table(const Log& log, const std::string& path) {
     std::printf("  %-10s %.3f | %.3f %.3f\n", log.domains[d].c_str(), at(log.moe_macro_f1, last, d), at(log.expert_accuracy, last, d),
                 at(log.expert_macro_f1, last, d));
   }
-  std::printf("\nutilization, last round (row: domain's samples, column: expert; mean gate weight)\n%12s", "");
-  for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(" %8s", ("e" + std::to_string(e)).c_str());
+  std::printf("\nutilization, last round (row: domain's samples, column: that domain's expert; mean gate weight)\n%12s", "");
+  for (const auto& expert : log.domains) std::printf(" %8.8s", expert.c_str());  // expert e = domain e's
   std::printf("\n");
   for (std::size_t d = 0; d < log.domains.size(); ++d) {
     std::printf("  %-10s", log.domains[d].c_str());

@@ -3,7 +3,7 @@
 # command-line behaviours that once gave a silent wrong result or lost a run,
 # one CASE per CTest test. Each case fails loudly, naming what went wrong.
 # Usage: first_day.sh CASE MOECOLLAB VOCAB WORK_DIR [TINY_BERT_DIR]   (from the repository root)
-#   CASE: run_dir | booleans | strict | domains | rounds | predict_anywhere
+#   CASE: run_dir | booleans | strict | domains | rounds | threads | predict_anywhere
 set -euo pipefail
 case_name=$1 bin=$2 vocab=$3 work=$4 bert=${5:-}
 rm -rf "$work"
@@ -120,6 +120,14 @@ rounds)
   grep -q "^round 1/1 | local - | task [0-9]" <<<"$out" || fail "--local-steps 0 does not print 'local -': $(grep '^round' <<<"$out")"
   out=$("$bin" train-local "${two[@]}" --vocab "$vocab" --rounds 1 --threads 1 --local-steps 3 --gate-steps 0 --run-dir "")
   grep -q "| task - H - KL - |" <<<"$out" || fail "--gate-steps 0 does not print '-': $(grep '^round' <<<"$out")"
+  ;;
+threads)
+  # Threads follow the CPUs the process may use (its affinity mask), not the machine's core count.
+  out=$(taskset -c 0 "$bin" train-local "${two[@]}" --vocab "$vocab" --rounds 1 --local-steps 1 --gate-steps 1 --run-dir "")
+  grep -q "; 1 threads;" <<<"$out" || fail "under taskset -c 0: $(head -1 <<<"$out")"
+  cpus=$(nproc)
+  out=$("$bin" train-local "${two[@]}" --vocab "$vocab" --rounds 1 --local-steps 1 --gate-steps 1 --run-dir "")
+  grep -q "; $cpus threads;" <<<"$out" || fail "with $cpus CPUs allowed: $(head -1 <<<"$out")"
   ;;
 predict_anywhere)
   # A checkpoint serves from any working directory, and after its run directory and

@@ -14,6 +14,9 @@ grep -Eq "^pretrain round 2/2 \| mlm loss [0-9.]+ acc [0-9.]+ \| lr .* \| rank 0
 "$layout" "$out/pretrain-log.h5" docs/hdf5-layout.md pretrain-log
 "$bin" report "$out/pretrain-log.h5" | tee "$out.report"
 grep -q "pre-training, fedsgd, 2 rounds on 4 ranks" "$out.report"
+# The routing plot script given a pre-training log says to use `report`.
+if plot=$(experiments/plot_routing.py "$out/pretrain-log.h5" 2>&1); then echo "FAILED: plot_routing.py took a pre-training log"; exit 1; fi
+grep -q "a pre-training log .*: print it with .moecollab report" <<<"$plot" || { echo "FAILED: $plot"; exit 1; }
 /usr/bin/python3 -c "
 import h5py, sys
 f = h5py.File('$out/pretrain-log.h5', 'r', swmr=True)

@@ -125,6 +125,32 @@ TEST(Checkpoint, RefusesWhatDiffers) {
   EXPECT_NE(error_of([&] { load_checkpoint(not_ckpt); }).find("not a MoECollab checkpoint"), std::string::npos);
 }
 
+// Where the encoder and vocabulary were: absolute as given, and relative to the
+// checkpoint, resolved against wherever the checkpoint is read from.
+TEST(Checkpoint, RecordsWhereTheEncoderAndVocabularyAre) {
+  const auto data = domains();
+  LocalTrainer trainer(options(), data, testing::fixture_tokenizer(data));
+  const auto site = fs::path(temp_dir("paths"));
+  auto run_info = info();
+  run_info.encoder = "hf:" + (site / "encoder").string();
+  run_info.vocabulary = (site / "encoder" / "vocab.txt").string();
+  save_checkpoint((site / "run" / "checkpoints" / "round-000001.h5").string(), {trainer.export_state(), run_info});
+  const auto moved = fs::path(temp_dir("paths-moved"));
+  fs::remove_all(moved);
+  fs::rename(site, moved);
+  const auto c = load_checkpoint((moved / "run" / "checkpoints" / "round-000001.h5").string());
+  EXPECT_EQ(c.info.encoder, run_info.encoder);
+  EXPECT_EQ(c.info.vocabulary, run_info.vocabulary);
+  EXPECT_EQ(c.info.encoder_relative, "hf:" + (moved / "encoder").string());
+  EXPECT_EQ(c.info.vocabulary_relative, (moved / "encoder" / "vocab.txt").string());
+  // An encoder mismatch says which encoder the checkpoint was trained with, and how to select it.
+  const auto msg = error_of([&] { check_compatible(c, "ckpt", {"e1", "v0", {}, "random", ""}, {}, {}); });
+  EXPECT_NE(msg.find("this run's encoder: random); the checkpoint was trained with encoder " + run_info.encoder +
+                     ", fingerprint e0 (select it with --encoder " + run_info.encoder + ")"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Checkpoint, KillDuringWriteLeavesThePreviousCheckpointLoadable) {
   const auto data = domains();
   const auto tokenizer = testing::fixture_tokenizer(data);

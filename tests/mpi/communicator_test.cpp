@@ -1,6 +1,7 @@
 // The MPI backend's collectives, on every rank, with uneven row counts.
 #include <gtest/gtest.h>
 
+#include "moecollab/comm/agreement.h"
 #include "mpi/world.h"
 
 namespace moecollab {
@@ -61,6 +62,29 @@ TEST(MpiCommunicator, Broadcast) {
   comm.broadcast(t, 0);
   EXPECT_TRUE(torch::all(t == 7).item<bool>());
   comm.barrier();
+}
+
+// Ranks that fail alike are reported in one line, others each with their ranks.
+TEST(Agreement, GroupsRanksThatFailedAlike) {
+  auto& comm = world();
+  const auto n = std::to_string(comm.size());
+  try {
+    raise_if_any_rank_failed(comm, "same problem");
+    ADD_FAILURE() << "expected an error";
+  } catch (const AgreedError& e) {
+    EXPECT_EQ(std::string(e.what()), "all " + n + " ranks: same problem");
+  }
+  const bool odd = comm.rank() % 2 == 1;
+  try {
+    raise_if_any_rank_failed(comm, comm.rank() == 0 ? "first" : odd ? "odd" : "");
+    ADD_FAILURE() << "expected an error";
+  } catch (const AgreedError& e) {
+    std::string odd_ranks;
+    for (int r = 1; r < comm.size(); r += 2) odd_ranks += (odd_ranks.empty() ? "" : ", ") + std::to_string(r);
+    const std::string who = comm.size() > 3 ? "ranks " : "rank ";
+    EXPECT_EQ(std::string(e.what()), "rank 0: first\n  " + who + odd_ranks + ": odd");
+  }
+  EXPECT_NO_THROW(raise_if_any_rank_failed(comm, ""));
 }
 
 }  // namespace moecollab
