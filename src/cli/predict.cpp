@@ -39,37 +39,33 @@ RunOptions options_of(const Checkpoint& checkpoint) {
   return run;
 }
 
-// The first of `candidates` that exists ("random" always does; hf:DIR when DIR is a directory).
-std::string first_existing(const std::vector<std::string>& candidates) {
-  for (const auto& c : candidates) {
+// Where to find what a checkpoint was trained with (its encoder or vocabulary): `given`
+// on the command line, else the first of the places the checkpoint recorded that exists —
+// the absolute path, the path relative to the checkpoint, then the run's option as spelled
+// (relative to the working directory). "random" always exists; hf:DIR when DIR is a directory.
+std::string locate(const std::string& given, const std::vector<std::string>& recorded, const std::string& what,
+                   const std::string& fix) {
+  if (!given.empty()) return given;
+  std::string tried;
+  for (const auto& c : recorded) {
     if (c.empty()) continue;
     const bool hf = c.rfind("hf:", 0) == 0;
     if (hf ? std::filesystem::is_directory(c.substr(3)) : (c == "random" || std::filesystem::is_regular_file(c))) return c;
+    tried += (tried.empty() ? "" : ", ") + c;
   }
-  return "";
+  throw Error("the " + what + " this checkpoint was trained with is not at " + tried + "; " + fix);
 }
 
-// The encoder to serve with: --encoder, else where the checkpoint says the run's
-// encoder was (absolute path, then relative to the checkpoint, then as the run's
-// options spelled it, relative to the working directory).
 std::string serving_encoder(const Checkpoint& c, const std::string& given) {
-  if (!given.empty()) return given;
   const auto spelled = c.info.config.count("encoder") ? c.info.config.at("encoder") : std::string("random");
-  const auto found = first_existing({c.info.encoder, c.info.encoder_relative, spelled});
-  if (!found.empty()) return found;
-  throw Error("the encoder this checkpoint was trained with is not at " +
-              (c.info.encoder.empty() ? spelled : c.info.encoder + " nor " + c.info.encoder_relative) + "; " +
-              trained_encoder_hint(c.info) + ": give --encoder hf:DIR where it is now");
+  return locate(given, {c.info.encoder, c.info.encoder_relative, spelled}, "encoder",
+                trained_encoder_hint(c.info) + ": give --encoder hf:DIR where it is now");
 }
 
 std::string serving_vocabulary(const Checkpoint& c, const std::string& given) {
-  if (!given.empty()) return given;
   const auto spelled = c.info.config.count("vocab") ? c.info.config.at("vocab") : std::string("data/vocab.txt");
-  const auto found = first_existing({c.info.vocabulary, c.info.vocabulary_relative, spelled});
-  if (!found.empty()) return found;
-  throw Error("the vocabulary this checkpoint was trained with is not at " +
-              (c.info.vocabulary.empty() ? spelled : c.info.vocabulary + " nor " + c.info.vocabulary_relative) +
-              " (fingerprint " + c.info.vocabulary_fingerprint + "): give --vocab PATH");
+  return locate(given, {c.info.vocabulary, c.info.vocabulary_relative, spelled}, "vocabulary",
+                "its fingerprint is " + c.info.vocabulary_fingerprint + ": give --vocab PATH where it is now");
 }
 
 // 6 significant digits, as a JSON number.

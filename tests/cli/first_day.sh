@@ -154,6 +154,9 @@ predict_anywhere)
     fail "--encoder hf:DIR was not accepted"
   refused "the checkpoint was trained with encoder hf:" "$bin" predict --checkpoint "$ckpt" --encoder random --text "x"
   refused "select it with --encoder hf:" "$bin" predict --checkpoint "$ckpt" --encoder random --text "x"
+  mv "$work/moved/encoder" "$work/elsewhere"
+  refused "give --encoder hf:DIR where it is now" "$bin" predict --checkpoint "$ckpt" --text "x"
+  mv "$work/elsewhere" "$work/moved/encoder"
   refused "is not one of the checkpoint's domains: quotes, language" "$bin" predict --checkpoint "$ckpt" --domain nosuch --text "x"
   # A long text is flagged as truncated; an unknown label is reported, not counted as wrong.
   long=$(printf 'word %.0s' $(seq 1 80))
