@@ -16,5 +16,6 @@ int sweep_summary_main(int argc, char** argv);
 int expert_main(int argc, char** argv);
 int registry_main(int argc, char** argv);
 int integrate_main(int argc, char** argv);
+int baseline_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

@@ -34,6 +34,8 @@ const Command kCommands[] = {
      "one job-array task's (lambda1, lambda2, seed) of a sweep grid, as shell assignments (slurm/)"},
     {"sweep-summary", moecollab::cli::sweep_summary_main,
      "every run of a sweep grid: final metrics as a table, summary.csv and summary.h5"},
+    {"baseline", moecollab::cli::baseline_main,
+     "bag-of-words baselines per domain (naive Bayes, logistic regression) on the mixture's splits"},
     {"train-local", moecollab::cli::train_local_main,
      "train all experts and the gate in one process (the single-process reference)"},
 };

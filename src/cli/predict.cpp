@@ -252,7 +252,10 @@ int predict_main(int argc, char** argv) {
                                    : "each answered in the label space of the expert the gate weights most (the run's "
                                      "evaluation answers each text in its own domain's labels: --domain NAME gives that)");
     if (fixed_domain < 0) {
-      for (const auto& [name, s] : by_domain) {
+      for (const auto& expert : m.about) {  // in expert order
+        if (!by_domain.count(expert.domain)) continue;
+        const auto& name = expert.domain;
+        const auto& s = by_domain.at(name);
         std::fprintf(stderr, "predict:   answered as %s: %zu texts; accuracy %.6f on the %zu whose label is one of %s's\n",
                      name.c_str(), s.scored + s.unknown, accuracy(s), s.scored, name.c_str());
       }
