@@ -139,11 +139,12 @@ int predict_main(int argc, char** argv) {
   auto run = options_of(checkpoint);
   const auto encoder = serving_encoder(checkpoint, encoder_spec);
   run.train.encoder_dir = encoder == "random" ? "" : encoder.substr(3);
-  if (run.train.encoder_dir.empty()) run.data.vocab = serving_vocabulary(checkpoint, vocab_path);
-  const std::shared_ptr<const Tokenizer> tokenizer =
-      vocab_path.empty() || !run.train.encoder_dir.empty()
-          ? load_tokenizer(run)
-          : std::make_shared<WordPieceTokenizer>(Vocabulary::load(vocab_path), WordPieceOptions{run.data.lower_case});
+  if (run.train.encoder_dir.empty()) {
+    run.data.vocab = serving_vocabulary(checkpoint, vocab_path);
+  } else if (!vocab_path.empty()) {
+    throw Error("--vocab is for a random-encoder run; the encoder " + encoder + " brings its own vocab.txt");
+  }
+  const auto tokenizer = load_tokenizer(run);
   const auto& vocab = tokenizer->vocabulary();
   if (hex64(vocab.fingerprint()) != checkpoint.info.vocabulary_fingerprint) {
     throw Error("the vocabulary's fingerprint " + hex64(vocab.fingerprint()) + " differs from the checkpoint's " +

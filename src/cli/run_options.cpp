@@ -365,17 +365,13 @@ CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_finger
   return info;
 }
 
-std::string encoder_description(const std::string& encoder, const std::string& fingerprint) {
-  return encoder + ", fingerprint " + fingerprint;
-}
-
 std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling) {
   const auto& e = train.encoder;
   const std::string encoder = train.encoder_dir.empty()
                                   ? "random (d=" + std::to_string(e.hidden) + ", " + std::to_string(e.layers) +
                                         " layers, --encoder-seed " + std::to_string(e.seed) + ")"
                                   : "hf:" + train.encoder_dir;
-  return "encoder " + encoder_description(encoder, encoder_fingerprint) + ", pooling " + pooling;
+  return "encoder " + encoder + ", fingerprint " + encoder_fingerprint + ", pooling " + pooling;
 }
 
 std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint, const std::string& pooling) {
@@ -383,8 +379,8 @@ std::string run_outputs_line(const RunOptions& run, const std::string& encoder_f
   const auto& a = run.artifacts;
   if (a.run_dir.empty()) return line + "no --run-dir: no log or checkpoints are written";
   const std::filesystem::path dir(a.run_dir);
-  return line + "log " + (dir / "log.h5").string() + ", checkpoints " + (dir / "checkpoints").string() + "/" +
-         (a.resume.empty() ? "" : " (resuming: the log of this part is log-from-round-N.h5)");
+  const auto log = a.resume.empty() ? dir / "log.h5" : dir / "log-from-round-N.h5 (N: the first round after the checkpoint)";
+  return line + "log " + log.string() + ", checkpoints " + (dir / "checkpoints").string() + "/";
 }
 
 }  // namespace moecollab::cli

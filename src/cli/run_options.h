@@ -104,10 +104,6 @@ std::map<std::string, std::string> describe_options(const po::variables_map& vm)
 CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_fingerprint,
                         const std::string& vocabulary_fingerprint, const po::variables_map& vm);
 
-// "random (d=128, 2 layers, --encoder-seed 0), fingerprint F" or "hf:DIR, fingerprint F":
-// the header line and every encoder-mismatch message.
-std::string encoder_description(const std::string& encoder, const std::string& fingerprint);
-
 // "encoder random (d=128, 2 layers, --encoder-seed 0), fingerprint F, pooling mean".
 std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling);
 // The header's second line: encoder_line, and where the log and checkpoints go.

@@ -94,8 +94,7 @@ Domain load_domain_dir(const std::string& dir_path) {
   const fs::path dir(dir_path);
   if (!fs::is_directory(dir)) throw file_error(dir_path, 0, "not a directory");
   Domain d;
-  d.name = fs::path(dir).lexically_normal().filename().string();
-  if (d.name.empty()) d.name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  d.name = default_domain_name(dir_path);
   const std::string train_path = find_split_file(dir, "train");
   const auto train_rows = read_labelled_text(train_path);
   const fs::path label_path = dir / "labels.txt";
