@@ -22,24 +22,18 @@ namespace moecollab::cli {
 // srun started as separate single-rank jobs are refused by MpiCommunicator.)
 inline void require_one_rank_per_domain(const std::string& command, const std::vector<std::string>& domains,
                                         const MpiCommunicator& comm) {
-  std::vector<DomainSpec> specs;
-  try {
-    for (const auto& d : domains) specs.push_back(parse_domain_spec(d));
-  } catch (const Error& e) {
-    throw AgreedError(e.what());
-  }
   for (std::size_t i = 0; i < domains.size(); ++i) {
     for (std::size_t j = i + 1; j < domains.size(); ++j) {
       if (domains[i] == domains[j]) {
         throw AgreedError("domain '" + domains[i] + "' is given twice (ranks " + std::to_string(i) + " and " +
                           std::to_string(j) + "); every rank needs a domain of its own");
       }
-      if (specs[i].name == specs[j].name) {
-        throw AgreedError("two domains are both named '" + specs[i].name + "' (--domain " + domains[i] + " for rank " +
-                          std::to_string(i) + ", --domain " + domains[j] + " for rank " + std::to_string(j) +
-                          "); name them apart with --domain NAME=PATH");
-      }
     }
+  }
+  try {
+    check_distinct_domain_names(domains, "rank");
+  } catch (const Error& e) {
+    throw AgreedError(e.what());
   }
   if (static_cast<int>(domains.size()) == comm.size()) return;
   std::string names;

@@ -249,14 +249,8 @@ std::map<std::string, std::string> describe_options(const po::variables_map& vm)
 
 std::vector<Domain> load_domains(const DataOptions& data) {
   std::vector<Domain> domains;
-  for (std::size_t j = 0; j < data.domains.size(); ++j) {
-    domains.push_back(load_domain(data.domains[j], data.split_seed));
-    for (std::size_t i = 0; i < j; ++i) {
-      if (domains[i].name != domains[j].name) continue;
-      throw Error("two domains are both named '" + domains[j].name + "' (--domain " + data.domains[i] + " and --domain " +
-                  data.domains[j] + "); name them apart with --domain NAME=PATH");
-    }
-  }
+  check_distinct_domain_names(data.domains, "expert");  // before loading any data
+  for (const auto& spec : data.domains) domains.push_back(load_domain(spec, data.split_seed));
   return domains;
 }
 

@@ -155,6 +155,19 @@ void check_domain_name(const std::string& name, const std::string& what) {
   }
 }
 
+void check_distinct_domain_names(const std::vector<std::string>& specs, const std::string& slot) {
+  std::vector<std::string> names;
+  for (const auto& spec : specs) names.push_back(parse_domain_spec(spec).name);
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (names[i] != names[j]) continue;
+      throw Error("two domains are both named '" + names[i] + "' (--domain " + specs[i] + " for " + slot + " " +
+                  std::to_string(i) + ", --domain " + specs[j] + " for " + slot + " " + std::to_string(j) +
+                  "); name them apart with --domain NAME=PATH");
+    }
+  }
+}
+
 DomainSpec parse_domain_spec(const std::string& spec) {
   DomainSpec d{"", spec};
   const auto eq = spec.find('=');

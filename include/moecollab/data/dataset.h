@@ -83,6 +83,10 @@ DomainSpec parse_domain_spec(const std::string& spec);
 std::string default_domain_name(const std::string& path);
 // Throws Error naming `what` when `name` is not a valid domain name.
 void check_domain_name(const std::string& name, const std::string& what);
+// Throws Error when two `--domain` arguments name the same domain: "two domains are both
+// named 'X' (--domain A for SLOT 0, --domain B for SLOT 1); name them apart with --domain
+// NAME=PATH" (SLOT: "rank" or "expert"). Also throws for an argument parse_domain_spec refuses.
+void check_distinct_domain_names(const std::vector<std::string>& specs, const std::string& slot);
 
 // Loads a `--domain` argument (see DomainSpec): a directory with
 // load_domain_dir, a file with split_by_hash; the domain gets the spec's name.
