@@ -112,6 +112,12 @@ int integrate_main(int argc, char** argv) {
   integrate.evaluate_before = true;
   integrate.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run, const std::string& vocab) {
     const auto base = load_checkpoint(*model);
+    // Packages are trained on the frozen shared encoder; a fine-tuned one is not theirs.
+    if (!base.state.encoder.empty()) {
+      throw Error(*model + ": the model fine-tuned its encoder (--encoder-train); expert packages are trained on "
+                  "the frozen shared encoder, so they cannot join it. Integrate into a model trained with "
+                  "--encoder-train none");
+    }
     std::vector<std::string> base_domains;
     for (const auto& e : base.state.experts) base_domains.push_back(e.domain);
     // The model must run on the same encoder and vocabulary as this run.

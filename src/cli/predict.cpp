@@ -101,6 +101,8 @@ Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions 
   }
   m.gate = make_gate(options, options.encoder.hidden, static_cast<std::int64_t>(m.experts.size()));
   load_parameters(*m.gate, c.state.gate, path + ": gate");
+  // A run that fine-tuned the encoder (--encoder-train) stored its weights: serve with them.
+  if (!c.state.encoder.empty()) load_parameters(*m.encoder, c.state.encoder, path + ": encoder");
   return m;
 }
 

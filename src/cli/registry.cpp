@@ -66,6 +66,10 @@ int registry_main(int argc, char** argv) {
   if (action != "check") throw Error("registry: unknown action '" + action + "' (add, list, check, remove)");
   if (model.empty()) throw Error("registry check: give --model CKPT, the mixture the packages must fit");
   const auto base = load_checkpoint(model);
+  if (!base.state.encoder.empty()) {
+    throw Error(model + ": the model fine-tuned its encoder (--encoder-train); registry packages, trained on the "
+                "frozen shared encoder, cannot fit it");
+  }
   const auto& gate_weight = base.state.gate.at("parameters/gate.weight");
   const auto adapter = base.info.config.count("adapter") ? std::stoll(base.info.config.at("adapter")) : 0;
   const CompatibilityTarget target{"model " + model, base.info.encoder_fingerprint, base.info.vocabulary_fingerprint,

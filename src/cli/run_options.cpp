@@ -108,6 +108,15 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
        "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
        "each domain's own term (every rank balances its own batch; no all-reduce for it)")
       ("joint", flag(&t.joint), "gate steps also train the experts through the mixture")
+      ("encoder-train", po::value<std::string>()->default_value("none")->notifier([&t](const std::string& v) {
+         t.encoder_training = parse_encoder_training(v);
+       }),
+       "fine-tune the shared encoder: 'none' (frozen; each text encoded once, the feature cache), 'top:N' (its top "
+       "N transformer layers) or 'all' (every layer and the embeddings). It trains with the experts in the local "
+       "phase and through the mixture loss in the gate phase (the features' gradients return to each row's "
+       "rank); gradients are summed over ranks every step (FedSGD), so replicas stay identical. Costs an "
+       "encoder forward and backward per batch instead of a cached lookup (README: 'Fine-tuning the encoder')")
+      ("encoder-lr", real(&t.encoder_lr), "Adam learning rate of the encoder's trained part (--encoder-train)")
       ("top-k", po::value(&t.top_k)->default_value(t.top_k),
        "route each text to its K highest-weighted experts only (weights renormalised over them; features "
        "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")

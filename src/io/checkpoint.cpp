@@ -45,6 +45,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     auto config = h5::create_group(file, "config");
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
     h5::write_tensor_tree(h5::create_group(file, "gate"), checkpoint.state.gate);
+    // A trained encoder (--encoder-train): its weights and Adam state; a frozen one is not stored.
+    if (!checkpoint.state.encoder.empty()) h5::write_tensor_tree(h5::create_group(file, "encoder"), checkpoint.state.encoder);
     auto experts = h5::create_group(file, "experts");
     for (std::size_t i = 0; i < checkpoint.state.experts.size(); ++i) {
       const auto& e = checkpoint.state.experts[i];
@@ -81,6 +83,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   auto config = h5::open_group(file, "config");
   for (const auto& name : h5::attribute_names(config)) c.info.config[name] = h5::read_string_attribute(config, name);
   c.state.gate = h5::read_tensor_tree(h5::open_group(file, "gate"));
+  const auto top = h5::members(file);
+  if (std::find(top.begin(), top.end(), "encoder") != top.end()) c.state.encoder = h5::read_tensor_tree(h5::open_group(file, "encoder"));
   const auto experts = h5::read_int_attribute(file, "experts");
   auto group = h5::open_group(file, "experts");
   for (std::int64_t i = 0; i < experts; ++i) {

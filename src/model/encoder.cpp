@@ -132,4 +132,24 @@ void EncoderImpl::set_frozen(bool frozen) {
   for (auto& p : parameters()) p.set_requires_grad(!frozen);
 }
 
+void EncoderImpl::set_trainable(std::int64_t top_layers, bool embeddings_train) {
+  if (top_layers < 0 || top_layers > config_.layers) {
+    throw Error("encoder: cannot train the top " + std::to_string(top_layers) + " of its " +
+                std::to_string(config_.layers) + " layers");
+  }
+  set_frozen(true);
+  for (auto& p : embeddings->parameters()) p.set_requires_grad(embeddings_train);
+  for (std::int64_t i = config_.layers - top_layers; i < config_.layers; ++i) {
+    for (auto& p : encoder->layer->ptr(static_cast<std::size_t>(i))->parameters()) p.set_requires_grad(true);
+  }
+}
+
+std::vector<torch::Tensor> EncoderImpl::trainable_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace moecollab

@@ -77,24 +77,26 @@ void DomainShard::cache_features(Encoder& encoder, std::size_t chunk, const Cach
   if (progress && reported > 0) progress({name, done, total, cache_seconds});
 }
 
-FeatureBatch DomainShard::features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const {
+FeatureBatch DomainShard::features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows,
+                                   bool with_grad) const {
   const auto& data = split(which);
   if (!cached()) {
     auto batch = gather_batch(data, rows, pad_id);
-    return {encode_features(encoder, batch), batch.labels};
+    return {encode_features(encoder, batch, with_grad), batch.labels};
   }
+  if (with_grad) throw Error("domain '" + name + "': cached features have no encoder graph to train through");
   std::vector<std::int64_t> index(rows.begin(), rows.end()), labels;
   for (auto r : rows) labels.push_back(data.labels.at(r));
   return {cache[static_cast<int>(which)].index_select(0, torch::tensor(index, torch::kInt64)),
           torch::tensor(labels, torch::kInt64)};
 }
 
-FeatureBatch DomainShard::next_train_features(Encoder& encoder, std::size_t batch_size) {
-  return features(encoder, Split::kTrain, sampler.next(batch_size));
+FeatureBatch DomainShard::next_train_features(Encoder& encoder, std::size_t batch_size, bool with_grad) {
+  return features(encoder, Split::kTrain, sampler.next(batch_size), with_grad);
 }
 
-torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch) {
-  torch::NoGradGuard no_grad;  // the encoder is frozen
+torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch, bool with_grad) {
+  torch::AutoGradMode grad_mode(with_grad);
   return encoder->forward(batch.ids, batch.mask);
 }
 

@@ -11,16 +11,33 @@ torch::Tensor exchange_features(Communicator& comm, const torch::Tensor& local, 
   return comm.allgather_rows(local.detach(), &counts);
 }
 
-std::vector<torch::Tensor> gather_expert_logits(Communicator& comm, const torch::Tensor& logits,
-                                                const std::vector<std::int64_t>& counts) {
+std::vector<torch::Tensor> send_row_blocks(Communicator& comm, const torch::Tensor& rows,
+                                           const std::vector<std::int64_t>& counts) {
   std::vector<torch::Tensor> send;
   std::int64_t offset = 0;
   for (auto n : counts) {
-    send.push_back(logits.detach().narrow(0, offset, n));
+    send.push_back(rows.detach().narrow(0, offset, n));
     offset += n;
   }
-  if (offset != logits.size(0)) throw Error("gather_expert_logits: row counts do not add up to the logits' rows");
+  if (offset != rows.size(0)) throw Error("send_row_blocks: row counts do not add up to the tensor's rows");
   return comm.alltoall_rows(send);
+}
+
+std::vector<torch::Tensor> gather_expert_logits(Communicator& comm, const torch::Tensor& logits,
+                                                const std::vector<std::int64_t>& counts) {
+  return send_row_blocks(comm, logits, counts);
+}
+
+torch::Tensor return_feature_grads(Communicator& comm, const torch::Tensor& input_grad,
+                                   const std::vector<std::int64_t>& input_counts,
+                                   const std::vector<torch::Tensor>& routed, std::int64_t rows) {
+  const auto back = send_row_blocks(comm, input_grad, input_counts);
+  auto total = torch::zeros({rows, input_grad.size(1)}, input_grad.options());
+  for (std::size_t q = 0; q < back.size(); ++q) {
+    if (routed.empty()) total.add_(back[q]);
+    else total.index_add_(0, routed[q], back[q]);
+  }
+  return total;
 }
 
 torch::Tensor return_logit_grads(Communicator& comm, const std::vector<torch::Tensor>& grads) {

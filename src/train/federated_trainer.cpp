@@ -74,6 +74,7 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
     check_train_options(options_);
   });
   encoder_->eval();
+  encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
   const auto rank = static_cast<std::size_t>(comm_.rank());
 
   // The shared encoder and vocabulary must be identical on every rank.
@@ -115,13 +116,34 @@ std::uint64_t FederatedTrainer::gate_fingerprint() const { return parameter_fing
 std::uint64_t FederatedTrainer::encoder_fingerprint() const { return parameter_fingerprint(*encoder_); }
 
 double FederatedTrainer::local_phase() {
-  return train_expert_locally(expert_, *expert_optimizer_, *shard_, encoder_, options_);
+  double sum = 0;
+  const auto encoder_params = encoder_->trainable_parameters();
+  std::vector<double> none;
+  for (int step = 0; step < options_.local_steps; ++step) {
+    expert_optimizer_->zero_grad();
+    if (encoder_trains()) encoder_optimizer_->zero_grad();
+    sum += local_step_backward(expert_, *shard_, encoder_, options_);
+    expert_optimizer_->step();
+    if (encoder_trains()) {
+      allreduce_gradients(comm_, encoder_params, none);
+      scale_gradients(encoder_params, 1.0 / static_cast<double>(comm_.size()));
+      encoder_optimizer_->step();
+    }
+  }
+  return options_.local_steps > 0 ? sum / options_.local_steps : 0.0;
+}
+
+void FederatedTrainer::score_rows(Forward& f, torch::Tensor input, bool train) {
+  if (train && encoder_trains()) input.requires_grad_(true);
+  f.expert_input = input;
+  torch::AutoGradMode grad_mode(train && (options_.joint || encoder_trains()));
+  f.own_logits = pad_logits(expert_->forward(input), c_max_);
 }
 
 FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& features, bool train) {
   Forward f;
-  f.features = features;
-  f.gate_logits = gate_->forward(features);
+  f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
+  f.gate_logits = gate_->forward(f.features);
   const auto routed = routed_experts(f.gate_logits, options_.top_k);
   std::vector<torch::Tensor> send;
   for (std::int64_t q = 0; q < comm_.size(); ++q) {
@@ -130,14 +152,10 @@ FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& f
   }
   // Expert r scores the rows every rank routed to it, in source-rank order ...
   const auto arrived = comm_.alltoall_rows(send);
-  std::vector<std::int64_t> arrived_rows;
-  for (const auto& part : arrived) arrived_rows.push_back(part.size(0));
-  {
-    torch::AutoGradMode grad_mode(train && options_.joint);
-    f.own_logits = pad_logits(expert_->forward(torch::cat(arrived)), c_max_);
-  }
+  for (const auto& part : arrived) f.input_counts.push_back(part.size(0));
+  score_rows(f, torch::cat(arrived), train);
   // ... and each source gets its rows' logits back, placed at their experts' columns.
-  const auto back = gather_expert_logits(comm_, f.own_logits, arrived_rows);
+  const auto back = gather_expert_logits(comm_, f.own_logits, f.input_counts);
   // Every rank's batch size (the loss weights each rank's rows by its share).
   const auto rows = comm_.allgather_rows(torch::tensor({features.size(0)}, torch::kInt64));
   f.counts.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + rows.numel());
@@ -145,7 +163,7 @@ FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& f
   for (std::int64_t q = 0; q < comm_.size(); ++q) {
     f.stacked.select(1, q).index_copy_(0, f.routed[static_cast<std::size_t>(q)], back[static_cast<std::size_t>(q)]);
   }
-  if (train && options_.joint) f.stacked.requires_grad_(true);
+  if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
   f.mixed = mix_expert_logits(f.stacked, routing_weights(f.gate_logits, options_.top_k));
   return f;
 }
@@ -153,23 +171,20 @@ FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& f
 FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
   if (top_k_routing()) return forward_top_k(features, train);
   Forward f;
-  f.features = features;
-  const auto all_features = exchange_features(comm_, features, f.counts);
-  {
-    torch::AutoGradMode grad_mode(train && options_.joint);
-    f.own_logits = pad_logits(expert_->forward(all_features), c_max_);
-  }
+  f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
+  score_rows(f, exchange_features(comm_, features, f.counts), train);
+  f.input_counts = f.counts;
   auto received = gather_expert_logits(comm_, f.own_logits, f.counts);
   f.stacked = torch::stack(received, 1);
-  if (train && options_.joint) f.stacked.requires_grad_(true);
-  f.gate_logits = gate_->forward(features);
+  if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
+  f.gate_logits = gate_->forward(f.features);
   f.mixed = mix_expert_logits(f.stacked, torch::softmax(f.gate_logits, 1));
   return f;
 }
 
 CollaborativeStep FederatedTrainer::collaborative_step() {
   const double comm_before = comm_.stats().seconds();
-  const auto batch = shard_->next_train_features(encoder_, options_.batch_size);
+  const auto batch = shard_->next_train_features(encoder_, options_.batch_size, encoder_trains());
   auto f = forward(batch.features, true);
   std::int64_t total_rows = 0;
   for (auto n : f.counts) total_rows += n;
@@ -190,25 +205,49 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
                                options_.loss.balance * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
+  if (encoder_trains()) encoder_optimizer_->zero_grad();
   ++gate_steps_taken_;
   const bool inject = options_.inject_nonfinite_rank == comm_.rank() && options_.inject_nonfinite_step == gate_steps_taken_;
   (inject ? local_objective * std::numeric_limits<double>::quiet_NaN() : local_objective).backward();
+  // Back across ranks: each expert's logit gradients to its owner (--joint: its
+  // own step; a trained encoder: through the expert to its input rows), then those
+  // rows' gradients to their owners, whose encoder backpropagates them with the gate's.
+  if (options_.joint || encoder_trains()) {
+    std::vector<torch::Tensor> grads;
+    for (std::int64_t q = 0; q < f.stacked.size(1); ++q) {
+      auto g = f.stacked.grad().select(1, q);
+      grads.push_back(f.routed.empty() ? g.contiguous() : g.index_select(0, f.routed[static_cast<std::size_t>(q)]));
+    }
+    f.own_logits.backward(return_logit_grads(comm_, grads));
+  }
+  if (encoder_trains()) {
+    const auto& input_grad = f.expert_input.grad();
+    const auto through_experts =
+        return_feature_grads(comm_, input_grad.defined() ? input_grad : torch::zeros_like(f.expert_input),
+                             f.input_counts, f.routed, f.features.size(0));
+    batch.features.backward(f.features.grad() + through_experts);
+  }
 
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
   if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
-  const auto gate_params = gate_->parameters();
-  // A NaN/Inf here must not reach the gate replicas: this rank zeroes its part
+  // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
+  auto reduced = gate_->parameters();
+  for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
+  // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
   bool finite = !inject && std::isfinite(local_objective.item<double>());
-  for (const auto& p : gate_params) finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+  for (const auto& p : reduced) finite = finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
   if (!finite) {
-    for (auto& p : gate_params) p.grad().zero_();
+    for (auto& p : reduced) {
+      if (p.grad().defined()) p.grad().zero_();
+    }
     std::fill(extras.begin(), extras.end(), 0.0);
   }
   const auto flags = extras.size();
   extras.resize(flags + static_cast<std::size_t>(comm_.size()), 0.0);
   extras[flags + static_cast<std::size_t>(comm_.rank())] = finite ? 0.0 : 1.0;
-  allreduce_gradients(comm_, gate_params, extras);
+  allreduce_gradients(comm_, reduced, extras);
+  const auto gate_params = gate_->parameters();
   std::string bad_ranks;
   for (int r = 0; r < comm_.size(); ++r) {
     if (extras[flags + static_cast<std::size_t>(r)] > 0) bad_ranks += (bad_ranks.empty() ? "" : ", ") + std::to_string(r);
@@ -234,16 +273,8 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   step.losses.total = extras[0] + options_.loss.entropy * extras[1] + options_.loss.balance * step.losses.balance;
   step.gate_grad = flatten_gradients(gate_params);
   gate_optimizer_->step();
-
-  if (options_.joint) {
-    std::vector<torch::Tensor> grads;
-    for (std::int64_t q = 0; q < f.stacked.size(1); ++q) {
-      auto g = f.stacked.grad().select(1, q);
-      grads.push_back(f.routed.empty() ? g.contiguous() : g.index_select(0, f.routed[static_cast<std::size_t>(q)]));
-    }
-    f.own_logits.backward(return_logit_grads(comm_, grads));
-    expert_optimizer_->step();
-  }
+  if (encoder_trains()) encoder_optimizer_->step();
+  if (options_.joint) expert_optimizer_->step();
   gate_comm_seconds_ += comm_.stats().seconds() - comm_before;
   return step;
 }
@@ -311,12 +342,19 @@ void FederatedTrainer::check_replicas() {
   if (auto bad = ranks_differing(fps); !bad.empty()) {
     throw AgreedError("gate replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + fps[0] + ", " + bad);
   }
+  if (!encoder_trains()) return;  // a frozen encoder was checked at start-up
+  const auto encoders = comm_.allgather_strings(hex64(encoder_fingerprint()));
+  if (auto bad = ranks_differing(encoders); !bad.empty()) {
+    throw AgreedError("encoder replicas diverged after round " + std::to_string(round_) + ": rank 0 has " +
+                      encoders[0] + ", " + bad);
+  }
 }
 
 TrainerState FederatedTrainer::export_state() {
   TrainerState state;
   state.round = round_;
   state.gate = export_module(*gate_, *gate_optimizer_);
+  state.encoder = export_encoder(encoder_, encoder_optimizer_.get());  // identical on every rank
   const auto experts = comm_.allgather_strings(pack_tensors(export_module(*expert_, *expert_optimizer_)));
   const auto samplers = comm_.allgather_rows(torch::tensor(
       {static_cast<std::int64_t>(shard_->sampler.epoch()), static_cast<std::int64_t>(shard_->sampler.cursor())},
@@ -335,6 +373,7 @@ void FederatedTrainer::import_state(const TrainerState& state) {
   if (state.experts.size() != static_cast<std::size_t>(comm_.size())) throw Error("import_state: expert count differs");
   round_ = static_cast<int>(state.round);
   import_module(*gate_, *gate_optimizer_, state.gate, "gate");
+  import_encoder(encoder_, encoder_optimizer_.get(), state.encoder);
   const auto& own = state.experts[rank];
   import_module(*expert_, *expert_optimizer_, own.tensors, "expert " + std::to_string(rank) + " (" + own.domain + ")");
   shard_->sampler.seek(own.sampler_epoch, own.sampler_cursor);

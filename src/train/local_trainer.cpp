@@ -13,6 +13,7 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   encoder_ = make_encoder(options_);
   check_train_options(options_);
   encoder_->eval();
+  encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
   const std::int64_t hidden = options_.encoder.hidden;
   for (std::size_t i = 0; i < domains.size(); ++i) {
     shards_.emplace_back(domains[i], *tokenizer_, options_.max_length, sampler_seed(options_, i));
@@ -25,22 +26,37 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
 }
 
 double LocalTrainer::local_phase() {
+  // Every expert takes its step s before any takes step s + 1: a trained encoder
+  // steps once per s on the mean of the domains' gradients, as the federated
+  // ranks' FedSGD does (a frozen encoder makes the experts independent).
   double sum = 0;
-  for (std::size_t d = 0; d < shards_.size(); ++d) {
-    sum += train_expert_locally(experts_[d], *expert_optimizers_[d], shards_[d], encoder_, options_);
+  const auto encoder_params = encoder_->trainable_parameters();
+  for (int step = 0; step < options_.local_steps; ++step) {
+    if (encoder_optimizer_) encoder_optimizer_->zero_grad();
+    for (std::size_t d = 0; d < shards_.size(); ++d) {
+      expert_optimizers_[d]->zero_grad();
+      sum += local_step_backward(experts_[d], shards_[d], encoder_, options_);
+    }
+    for (auto& opt : expert_optimizers_) opt->step();
+    if (encoder_optimizer_) {
+      scale_gradients(encoder_params, 1.0 / static_cast<double>(shards_.size()));
+      encoder_optimizer_->step();
+    }
   }
-  return sum / static_cast<double>(shards_.size());
+  return options_.local_steps > 0 ? sum / static_cast<double>(options_.local_steps * shards_.size()) : 0.0;
 }
 
 CollaborativeStep LocalTrainer::collaborative_step() {
   std::vector<torch::Tensor> features, labels, classes;
   for (auto& shard : shards_) {
-    const auto batch = shard.next_train_features(encoder_, options_.batch_size);
+    const auto batch = shard.next_train_features(encoder_, options_.batch_size, encoder_optimizer_ != nullptr);
     features.push_back(batch.features);
     labels.push_back(batch.labels);
     classes.push_back(torch::full_like(batch.labels, shard.classes));
   }
-  const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint, options_.top_k);
+  // A trained encoder learns through the experts too, so their forward keeps its graph.
+  const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint || encoder_optimizer_ != nullptr,
+                                   options_.top_k);
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
@@ -50,6 +66,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   }
   gate_optimizer_->zero_grad();
   for (auto& opt : expert_optimizers_) opt->zero_grad();
+  if (encoder_optimizer_) encoder_optimizer_->zero_grad();
   terms.total.backward();
   CollaborativeStep step;
   step.mixed = out.mixed.detach();
@@ -60,6 +77,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   if (options_.joint) {
     for (auto& opt : expert_optimizers_) opt->step();
   }
+  if (encoder_optimizer_) encoder_optimizer_->step();
   return step;
 }
 
@@ -92,6 +110,7 @@ TrainerState LocalTrainer::export_state() {
   TrainerState state;
   state.round = round_;
   state.gate = export_module(*gate_, *gate_optimizer_);
+  state.encoder = export_encoder(encoder_, encoder_optimizer_.get());
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     state.experts.push_back({shards_[i].name, shards_[i].labels, export_module(*experts_[i], *expert_optimizers_[i]),
                              shards_[i].sampler.epoch(), shards_[i].sampler.cursor()});
@@ -103,6 +122,7 @@ void LocalTrainer::import_state(const TrainerState& state) {
   if (state.experts.size() != shards_.size()) throw Error("import_state: expert count differs");
   round_ = static_cast<int>(state.round);
   import_module(*gate_, *gate_optimizer_, state.gate, "gate");
+  import_encoder(encoder_, encoder_optimizer_.get(), state.encoder);
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const auto& e = state.experts[i];
     import_module(*experts_[i], *expert_optimizers_[i], e.tensors, "expert " + std::to_string(i) + " (" + e.domain + ")");

@@ -28,6 +28,27 @@ Encoder make_encoder(TrainOptions& options) {
   return load_hf_bert(loaded);
 }
 
+EncoderTraining parse_encoder_training(const std::string& spec) {
+  EncoderTraining t;
+  if (spec == "none") return t;
+  if (spec == "all") {
+    t.all = true;
+    return t;
+  }
+  const std::string prefix = "top:";
+  if (spec.rfind(prefix, 0) == 0 && spec.size() > prefix.size() &&
+      spec.find_first_not_of("0123456789", prefix.size()) == std::string::npos && spec.size() < prefix.size() + 6) {
+    t.top_layers = std::stoll(spec.substr(prefix.size()));
+    if (t.top_layers >= 1) return t;
+  }
+  throw Error("--encoder-train must be 'none', 'all' or 'top:N' with N >= 1 layers, not '" + spec + "'");
+}
+
+std::string describe(const EncoderTraining& t) {
+  if (t.all) return "all";
+  return t.top_layers > 0 ? "top:" + std::to_string(t.top_layers) : "none";
+}
+
 void check_train_options(const TrainOptions& o) {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw Error("train options: " + what);
@@ -51,7 +72,10 @@ void check_train_options(const TrainOptions& o) {
   require(o.adapter <= o.encoder.hidden, "--adapter " + std::to_string(o.adapter) + " exceeds the encoder's hidden size " +
                                              std::to_string(o.encoder.hidden) + " (the adapter is a bottleneck)");
   require(o.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
-  require(o.expert_lr > 0 && o.gate_lr > 0, "learning rates must be positive");
+  require(o.expert_lr > 0 && o.gate_lr > 0 && o.encoder_lr > 0, "learning rates must be positive");
+  require(o.encoder_training.top_layers <= o.encoder.layers,
+          "--encoder-train " + describe(o.encoder_training) + " names more layers than the encoder's " +
+              std::to_string(o.encoder.layers));
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
   o.encoder.validate();
 }
@@ -74,18 +98,42 @@ std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index) {
   return options.seed + 7919ULL * (index + 1);
 }
 
-double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, DomainShard& shard,
-                            Encoder& encoder, const TrainOptions& options) {
-  double loss_sum = 0;
-  for (int step = 0; step < options.local_steps; ++step) {
-    const auto batch = shard.next_train_features(encoder, options.batch_size);
-    const auto loss = torch::cross_entropy_loss(expert->forward(batch.features), batch.labels);
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    loss_sum += loss.item<double>();
+std::unique_ptr<torch::optim::Adam> prepare_encoder_training(Encoder& encoder, TrainOptions& options) {
+  auto& training = options.encoder_training;
+  if (training.all) training.top_layers = encoder->config().layers;
+  encoder->set_trainable(training.top_layers, training.all);
+  if (!training.any()) return nullptr;
+  options.feature_cache = false;
+  return std::make_unique<torch::optim::Adam>(encoder->trainable_parameters(),
+                                              torch::optim::AdamOptions(options.encoder_lr));
+}
+
+NamedTensors export_encoder(Encoder& encoder, torch::optim::Adam* optimizer) {
+  return optimizer ? export_module(*encoder, *optimizer) : NamedTensors{};
+}
+
+void import_encoder(Encoder& encoder, torch::optim::Adam* optimizer, const NamedTensors& state) {
+  if (optimizer && state.empty()) {
+    throw Error("the checkpoint was saved with a frozen encoder (--encoder-train none); this run trains it");
   }
-  return options.local_steps > 0 ? loss_sum / options.local_steps : 0.0;
+  if (!optimizer && !state.empty()) {
+    throw Error("the checkpoint was saved with a trained encoder (--encoder-train); this run keeps it frozen "
+                "(resume with the run's --encoder-train)");
+  }
+  if (optimizer) import_module(*encoder, *optimizer, state, "encoder");
+}
+
+void scale_gradients(const std::vector<torch::Tensor>& parameters, double factor) {
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) p.grad().mul_(factor);
+  }
+}
+
+double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options) {
+  const auto batch = shard.next_train_features(encoder, options.batch_size, options.encoder_training.any());
+  const auto loss = torch::cross_entropy_loss(expert->forward(batch.features), batch.labels);
+  loss.backward();
+  return loss.item<double>();
 }
 
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Federated exact resume on 4 ranks: (4 rounds) vs (2 rounds, stop, --resume
-# latest, 2 more) must end with bit-identical experts, gate and Adam states.
-# Usage: resume_exact.sh MPIEXEC MOECOLLAB VOCAB WORK_DIR
+# latest, 2 more) must end with bit-identical experts, gate and Adam states
+# (and, given --encoder-train, the trained encoder and its Adam state).
+# Usage: resume_exact.sh MPIEXEC MOECOLLAB VOCAB WORK_DIR [TRAIN OPTIONS...]
 set -euo pipefail
 mpiexec=$1 bin=$2 vocab=$3 work=$4
+shift 4
 rm -rf "$work"
-common=(--config experiments/demo.ini --vocab "$vocab" --local-steps 8 --gate-steps 4 --keep-checkpoints 0)
+common=(--config experiments/demo.ini --vocab "$vocab" --local-steps 8 --gate-steps 4 --keep-checkpoints 0 "$@")
 run() { "$mpiexec" --oversubscribe -np 4 "$bin" train "${common[@]}" "$@" > /dev/null; }
 run --rounds 4 --run-dir "$work/straight"
 run --rounds 2 --run-dir "$work/split"
@@ -15,5 +17,10 @@ a=$work/straight/checkpoints/round-000004.h5
 b=$work/split/checkpoints/round-000004.h5
 h5diff "$a" "$b" /gate /gate
 h5diff "$a" "$b" /experts /experts
+if [[ " $* " == *" --encoder-train "* ]]; then
+  h5diff "$a" "$b" /encoder /encoder
+  # The encoder trained: its weights moved away from the start (a frozen one is not stored).
+  h5ls "$a/encoder/parameters" | grep -q "word_embeddings.weight"
+fi
 test -f "$work/split/log-from-round-3.h5"
 echo "ok: resumed run is bit-identical to the uninterrupted one"

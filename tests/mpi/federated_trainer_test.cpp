@@ -154,6 +154,174 @@ TEST_P(FederatedRounds, MetricsEqualSingleProcessAndReplicasStayIdentical) {
 
 INSTANTIATE_TEST_SUITE_P(DenseAndTop1, FederatedRounds, ::testing::Values(0, 1));
 
+// --encoder-train: the encoder's gradients cross ranks twice (the features'
+// gradients return to their owners, then the encoder's are summed), and the
+// result must equal one process training one encoder on every domain.
+// (encoder-train, joint, top_k).
+class FederatedFineTuning : public ::testing::TestWithParam<std::tuple<const char*, bool, int>> {};
+
+std::vector<torch::Tensor> encoder_grads(Encoder& encoder) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : encoder->trainable_parameters()) out.push_back(p);
+  return out;
+}
+
+// Every rank's encoder replica is bit-identical to rank 0's.
+void expect_identical_encoders(Communicator& comm, FederatedTrainer& fed, const std::string& what) {
+  const auto fps = comm.allgather_strings(std::to_string(fed.encoder_fingerprint()));
+  for (const auto& fp : fps) EXPECT_EQ(fp, fps[0]) << what;
+}
+
+TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentical) {
+  auto& comm = world();
+  const auto [spec, joint, top_k] = GetParam();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.encoder.layers = 2;
+  options.local_steps = 4;
+  options.joint = joint;
+  options.top_k = top_k;
+  options.loss = {0.05, 0.3, false};
+  options.encoder_training = parse_encoder_training(spec);
+  options.encoder_lr = 1e-3;
+  LocalTrainer local(options, domains, tokenizer);
+  FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  const auto r = static_cast<std::size_t>(comm.rank());
+  ASSERT_FALSE(local.shards()[0].cached()) << "a trained encoder must not read cached features";
+  ASSERT_EQ(encoder_grads(fed.encoder()).size(), encoder_grads(local.encoder()).size());
+  ASSERT_FALSE(encoder_grads(fed.encoder()).empty());
+  if (top_k > 0) {
+    spread_gate(local.gate());
+    spread_gate(fed.gate());
+  }
+  // Local phase: FedSGD over the experts' own losses (the mean of their encoder gradients).
+  local.local_phase();
+  fed.local_phase();
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5, "expert after local phase");
+  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5, "encoder after local phase");
+  expect_identical_encoders(comm, fed, "after the local phase");
+
+  const auto offset = row_offset(domains, options, comm.rank());
+  for (int step = 0; step < 3; ++step) {
+    const auto what = "step " + std::to_string(step);
+    const auto ref = local.collaborative_step();
+    const auto got = fed.collaborative_step();
+    expect_same_step(got, ref, offset, 1e-5, what);
+    // The encoder's gradient: gate path on the row's own rank plus every expert's
+    // path back across ranks, summed over ranks.
+    const auto fed_grad = flatten_gradients(encoder_grads(fed.encoder()));
+    const auto ref_grad = flatten_gradients(encoder_grads(local.encoder()));
+    EXPECT_GT(ref_grad.abs().max().item<double>(), 0.0) << what << ": the encoder got no gradient";
+    expect_close(fed_grad, ref_grad, 1e-5, what + ": encoder gradient");
+    if (joint) {
+      expect_close(flatten_gradients(fed.expert()->parameters()),
+                   flatten_gradients(local.experts()[r]->parameters()), 1e-5, what + ": expert gradient");
+    }
+    expect_identical_encoders(comm, fed, what);
+  }
+  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5, "encoder after 3 steps");
+  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+}
+
+INSTANTIATE_TEST_SUITE_P(EncoderTrain, FederatedFineTuning,
+                         ::testing::Values(std::make_tuple("all", false, 0), std::make_tuple("top:1", true, 0),
+                                           std::make_tuple("all", false, 1), std::make_tuple("top:2", true, 2)));
+
+TEST(FederatedFineTuning, WholeRoundsEqualSingleProcessAndResumeFromState) {
+  auto& comm = world();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.rounds = 2;
+  options.local_steps = 6;
+  options.gate_steps = 4;
+  options.encoder_training = parse_encoder_training("all");
+  LocalTrainer local(options, domains, tokenizer);
+  FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  const auto ref = local.run_round();
+  const auto got = fed.run_round();  // throws if the encoder replicas' fingerprints differ
+  if (comm.rank() == 0) {
+    for (std::size_t d = 0; d < ref.domains.size(); ++d) {
+      EXPECT_NEAR(got.domains[d].moe.accuracy, ref.domains[d].moe.accuracy, 1e-12) << d;
+    }
+  }
+  // The state carries the trained encoder and its Adam moments: a fresh trainer
+  // that imports it takes the same next round, bit for bit.
+  const auto state = fed.export_state();
+  ASSERT_FALSE(state.encoder.empty());
+  EXPECT_EQ(state.encoder.count("adam/exp_avg/embeddings.word_embeddings.weight"), 1u);
+  FederatedTrainer resumed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  resumed.import_state(state);
+  EXPECT_EQ(resumed.encoder_fingerprint(), fed.encoder_fingerprint());
+  fed.run_round();
+  resumed.run_round();
+  EXPECT_EQ(resumed.encoder_fingerprint(), fed.encoder_fingerprint());
+  EXPECT_EQ(resumed.gate_fingerprint(), fed.gate_fingerprint());
+  EXPECT_EQ(parameter_fingerprint(*resumed.expert()), parameter_fingerprint(*fed.expert()));
+  // A frozen run refuses a trained encoder's state (and the other way round).
+  auto frozen_options = options;
+  frozen_options.encoder_training = {};
+  FederatedTrainer frozen(frozen_options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  EXPECT_THROW(frozen.import_state(state), Error);
+}
+
+// Float64 finite differences of the whole federated objective (eq. 3 over all
+// ranks' rows) with respect to encoder weights, through the feature exchange,
+// the experts on other ranks and the gradients' way back. The analytic value is
+// the encoder gradient every rank holds after the fused all-reduce.
+TEST(FederatedFineTuning, EncoderGradientMatchesFiniteDifferences) {
+  auto& comm = world();
+  struct Float64 {
+    caffe2::TypeMeta previous = torch::get_default_dtype();
+    Float64() { torch::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
+    ~Float64() { torch::set_default_dtype(previous); }
+  } float64;
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.encoder.hidden = 16;
+  options.encoder.intermediate = 32;
+  options.encoder.layers = 2;
+  options.adapter = 4;
+  options.batch_size = 4;
+  options.loss = {0.1, 0.5, false};
+  options.encoder_training = parse_encoder_training("all");
+  FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  {
+    // Spread the random encoder so the features, and so the gate, are far from uniform.
+    torch::NoGradGuard no_grad;
+    for (auto& p : fed.encoder()->parameters()) p.mul_(8.0);
+  }
+  const auto start = fed.export_state();
+  fed.collaborative_step();
+  auto params = fed.encoder()->named_parameters();
+  // One weight in the embeddings ([CLS]'s, in every text), the bottom and the top layer.
+  const std::vector<std::pair<std::string, std::int64_t>> probes = {
+      {"embeddings.word_embeddings.weight", tokenizer->vocabulary().cls_id() * options.encoder.hidden + 3},
+      {"encoder.layer.0.attention.self.query.weight", 17},
+      {"encoder.layer.1.output.dense.weight", 5},
+      {"encoder.layer.1.intermediate.dense.bias", 2}};
+  std::vector<double> analytic;
+  for (const auto& [name, index] : probes) analytic.push_back(params[name].grad().view(-1)[index].item<double>());
+  const double eps = 1e-6;
+  const auto loss_with = [&](const std::string& name, std::int64_t index, double delta) {
+    fed.import_state(start);  // same weights, Adam state and sampler position: the same batch
+    {
+      torch::NoGradGuard no_grad;
+      auto p = fed.encoder()->named_parameters()[name];
+      p.view(-1)[index] += delta;
+    }
+    return fed.collaborative_step().losses.total;
+  };
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const auto& [name, index] = probes[i];
+    const double numeric = (loss_with(name, index, eps) - loss_with(name, index, -eps)) / (2 * eps);
+    EXPECT_NEAR(analytic[i], numeric, 1e-6 + 1e-5 * std::abs(numeric)) << name << "[" << index << "]";
+    EXPECT_GT(std::abs(numeric), 1e-9) << name << ": the probe does not move the loss";
+  }
+}
+
 TEST(Federated, MismatchedEncoderFailsOnEveryRankNamingTheRank) {
   auto& comm = world();
   if (comm.size() < 2) GTEST_SKIP() << "needs two ranks";

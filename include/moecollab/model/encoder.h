@@ -4,7 +4,8 @@
 // token ([CLS]) or, as an option, the mean over the text's tokens. Parameter names mirror Hugging Face BERT's
 // (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`,
 // ...) so real checkpoints can be loaded by name. Frozen by default: experts
-// and the gate train on its features; it is never copied per expert.
+// and the gate train on its features; a run may fine-tune its top layers or all
+// of it (--encoder-train), one shared replica per rank, never one per expert.
 #pragma once
 
 #include <torch/torch.h>
@@ -109,6 +110,11 @@ class EncoderImpl : public torch::nn::Module {
   torch::Tensor word_embeddings() const { return embeddings->word_embeddings->weight; }
 
   void set_frozen(bool frozen);
+  // Freezes everything, then lets the top `top_layers` transformer layers (and,
+  // with `embeddings`, the embeddings) train. REQUIRES: top_layers <= layers.
+  void set_trainable(std::int64_t top_layers, bool embeddings);
+  // The parameters that train (requires_grad), in parameters() order.
+  std::vector<torch::Tensor> trainable_parameters() const;
   const EncoderConfig& config() const { return config_; }
 
  private:

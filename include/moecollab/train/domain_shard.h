@@ -1,5 +1,5 @@
 // One domain's data as a trainer holds it: its splits tokenized once, the
-// seeded sampler that draws its training batches and, since the encoder is
+// seeded sampler that draws its training batches and, while the encoder is
 // frozen, optionally every text's features computed once (the feature cache):
 // then adapters, gate and evaluation never run the encoder again. In the
 // federated runtime each rank holds only its own shard; raw text never leaves it.
@@ -57,10 +57,12 @@ struct DomainShard {
   void cache_features(Encoder& encoder, std::size_t chunk, const CacheProgressFn& progress = {});
   bool cached() const { return cache[0].defined(); }
   // Features of `rows` of a split: from the cache, or else encoded now (same values
-  // up to float rounding: padding is masked out).
-  FeatureBatch features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows) const;
+  // up to float rounding: padding is masked out). `with_grad` (a trained encoder,
+  // no cache): the features keep the encoder's autograd graph.
+  FeatureBatch features(Encoder& encoder, Split which, const std::vector<std::size_t>& rows,
+                        bool with_grad = false) const;
   // The next training batch's features (draws from `sampler` either way).
-  FeatureBatch next_train_features(Encoder& encoder, std::size_t batch_size);
+  FeatureBatch next_train_features(Encoder& encoder, std::size_t batch_size, bool with_grad = false);
 
   std::string name;
   std::vector<std::string> labels;  // label names, id order
@@ -72,7 +74,8 @@ struct DomainShard {
   double cache_seconds = 0;  // wall time cache_features took
 };
 
-// Features of a batch under the frozen encoder (no autograd graph).
-torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch);
+// Features of a batch: without an autograd graph, or with one (`with_grad`, for
+// the encoder's trained part to learn from them).
+torch::Tensor encode_features(Encoder& encoder, const TokenBatch& batch, bool with_grad = false);
 
 }  // namespace moecollab

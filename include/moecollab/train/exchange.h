@@ -1,8 +1,10 @@
 // The arrows of a collaborative step that cross ranks, one function each:
 //   features -> exchange_features -> every expert's logits -> gather_expert_logits
 //   -> mixture -> loss (global_mean_gate) -> backward -> allreduce_gradients
-//   (and, with --joint, return_logit_grads back to each expert's owner).
-// Only features, logits, their gradients and gate gradients cross ranks.
+//   (and, with --joint or a trained encoder, return_logit_grads back to each
+//   expert's owner; with a trained encoder, return_feature_grads back to each
+//   row's owner, whose encoder backpropagates them).
+// Only features, logits, their gradients and gate (and encoder) gradients cross ranks.
 #pragma once
 
 #include <torch/torch.h>
@@ -20,6 +22,21 @@ torch::Tensor exchange_features(Communicator& comm, const torch::Tensor& local, 
 // to the rows' owners. Returns, for this rank's rows, one b×c_max tensor per expert.
 std::vector<torch::Tensor> gather_expert_logits(Communicator& comm, const torch::Tensor& logits,
                                                 const std::vector<std::int64_t>& counts);
+
+// Rows of `rows` split into consecutive blocks of counts[r] rows, block r sent
+// to rank r; returns the block every rank sent here, in rank order.
+std::vector<torch::Tensor> send_row_blocks(Communicator& comm, const torch::Tensor& rows,
+                                           const std::vector<std::int64_t>& counts);
+
+// The reverse of the features' trip to the experts, for a trained encoder:
+// `input_grad` is the gradient w.r.t. the rows this rank's expert scored
+// (input_counts[r] rows from rank r, in rank order); each block goes back to its
+// owner. Returns the gradient w.r.t. this rank's `rows`×d features summed over
+// the experts that scored them: every expert (dense, `routed` empty) or, with
+// top-k, expert q at the rows routed[q].
+torch::Tensor return_feature_grads(Communicator& comm, const torch::Tensor& input_grad,
+                                   const std::vector<std::int64_t>& input_counts,
+                                   const std::vector<torch::Tensor>& routed, std::int64_t rows);
 
 // The reverse of gather_expert_logits: `grads[q]` (this rank's rows × c_max,
 // gradient w.r.t. expert q's logits) goes to rank q. Returns the B×c_max

@@ -1,13 +1,18 @@
 // The federated runtime: one rank per domain. Rank r owns expert r, the
 // private shard of domain r and a replica of the gate; the encoder is shared
-// (identical on every rank, which start-up verifies by fingerprint). A round:
-//   1. local phase: expert r trains alone on shard r (no communication);
+// (identical on every rank, which start-up verifies by fingerprint, and every
+// round while it trains). A round:
+//   1. local phase: expert r trains alone on shard r (no communication; with
+//      --encoder-train the encoder's gradients are averaged over ranks every
+//      step, FedSGD, so its replicas take identical steps);
 //   2. gate phase: per step, each rank's batch features are exchanged, every
 //      expert scores every batch, logits return to the batch's owner, which
 //      mixes them with its gate replica; eq. 3 with ḡ over ALL ranks' rows;
 //      gate gradients are all-reduced in one fused call and every replica
 //      takes the same step (with --joint the logit gradients go back to each
-//      expert's owner too);
+//      expert's owner too; with a trained encoder, the features' gradients then
+//      return to each row's owner, whose encoder backpropagates them, and the
+//      encoder's gradients join the gate's in the same fused all-reduce);
 //   3. evaluation of every rank's validation split through the same exchange,
 //      metrics gathered to rank 0.
 // All public methods are collective: every rank calls them in the same order.
@@ -60,12 +65,14 @@ class FederatedTrainer {
   // Hash of the gate's parameters (bitwise): equal on all ranks while replicas agree.
   std::uint64_t gate_fingerprint() const;
   std::uint64_t encoder_fingerprint() const;
-  Encoder& encoder() { return encoder_; }  // the shared, frozen encoder
+  Encoder& encoder() { return encoder_; }  // this rank's replica of the shared encoder
 
  private:
   // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.
   struct Forward {
-    torch::Tensor features;       // b×d, this rank's rows
+    torch::Tensor features;       // b×d, this rank's rows (a leaf collecting their gradient when the encoder trains)
+    torch::Tensor expert_input;   // the rows this rank's expert scored, input_counts[r] from rank r
+    std::vector<std::int64_t> input_counts;
     torch::Tensor own_logits;     // B×c_max from this rank's expert (graph kept if joint)
     torch::Tensor stacked;        // b×E×c_max, every expert's logits for this rank's rows
     torch::Tensor gate_logits;    // b×E
@@ -79,6 +86,9 @@ class FederatedTrainer {
   // Top-k: each row's features go only to its k experts (all-to-all-v both ways).
   Forward forward_top_k(const torch::Tensor& features, bool train);
   bool top_k_routing() const { return options_.top_k > 0 && options_.top_k < comm_.size(); }
+  bool encoder_trains() const { return encoder_optimizer_ != nullptr; }
+  // With a trained encoder: the expert's input keeps its gradient; the expert's forward its graph.
+  void score_rows(Forward& f, torch::Tensor input, bool train);
   void check_replicas();
 
   TrainOptions options_;
@@ -89,6 +99,7 @@ class FederatedTrainer {
   Expert expert_{nullptr};
   Gate gate_{nullptr};
   std::unique_ptr<torch::optim::Adam> expert_optimizer_, gate_optimizer_;
+  std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
   std::vector<std::string> domain_names_;
   std::vector<std::vector<std::string>> domain_labels_;
   std::vector<std::int64_t> class_counts_;

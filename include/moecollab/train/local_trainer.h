@@ -2,11 +2,12 @@
 // and the gate, on E domains, in one process. It is the reference that the
 // federated runtime must equal, so a round has the same two phases:
 //   1. local phase: each expert trains its adapter + head on its own domain
-//      (cross-entropy on its own labels) for `local_steps` steps;
+//      (cross-entropy on its own labels) for `local_steps` steps, in lockstep
+//      (with --encoder-train the encoder steps on the mean of their gradients);
 //   2. gate phase: `gate_steps` steps, each on one batch per domain,
 //      concatenated: features -> every expert's logits -> padded mixture ->
 //      eq. 3 with ḡ over all domains' samples -> gate step (and, with
-//      `joint`, the experts' steps too).
+//      `joint`, the experts' steps too; with a trained encoder, its step).
 // Then every domain's validation split is evaluated (mixture and expert alone).
 #pragma once
 
@@ -58,6 +59,7 @@ class LocalTrainer {
   Gate gate_{nullptr};
   std::vector<std::unique_ptr<torch::optim::Adam>> expert_optimizers_;
   std::unique_ptr<torch::optim::Adam> gate_optimizer_;
+  std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
   int round_ = 0;
 };
 

@@ -1,7 +1,8 @@
 // The pieces of a training round that the single-process and the federated
 // trainers share, so both build the same replicas and take the same steps:
-// seeded construction of experts and gate, an expert's local phase, the
-// mixture forward, and what one collaborative (gate) step reports.
+// seeded construction of experts and gate, the encoder's trained part, an
+// expert's local step, the mixture forward, and what one collaborative (gate)
+// step reports.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,6 +17,7 @@
 #include "moecollab/train/domain_shard.h"
 #include "moecollab/train/report.h"
 #include "moecollab/train/train_options.h"
+#include "moecollab/train/trainer_state.h"
 
 namespace moecollab {
 
@@ -38,10 +40,27 @@ std::unique_ptr<torch::optim::Adam> make_optimizer(torch::nn::Module& module, do
 // Seed of domain i's training sampler.
 std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index);
 
-// Local phase: `options.local_steps` steps of cross-entropy on the expert's own
-// domain. Returns the mean loss.
-double train_expert_locally(Expert& expert, torch::optim::Optimizer& optimizer, DomainShard& shard,
-                            Encoder& encoder, const TrainOptions& options);
+// Makes the part of the encoder that options.encoder_training names trainable
+// ("all" is resolved to every layer here) and returns its Adam optimizer
+// (options.encoder_lr), or nullptr while the encoder stays frozen. A trained
+// encoder turns the feature cache off (its features change every step).
+// REQUIRES: check_train_options(options) passed.
+std::unique_ptr<torch::optim::Adam> prepare_encoder_training(Encoder& encoder, TrainOptions& options);
+
+// The encoder's part of a TrainerState: parameters and Adam state while it
+// trains (`optimizer` not null), nothing while it is frozen.
+NamedTensors export_encoder(Encoder& encoder, torch::optim::Adam* optimizer);
+// Restores it; Error when the state was saved with the encoder trained and this
+// run keeps it frozen, or the other way round.
+void import_encoder(Encoder& encoder, torch::optim::Adam* optimizer, const NamedTensors& state);
+
+// Multiplies every parameter's gradient by `factor` (the encoder's FedSGD mean).
+void scale_gradients(const std::vector<torch::Tensor>& parameters, double factor);
+
+// One local-phase step's forward and backward for one expert on its own shard:
+// cross-entropy on a batch of its own labels. Leaves the expert's gradient (and
+// the encoder's, when it trains) for the caller to reduce and step; returns the loss.
+double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options);
 
 // The mixture on a batch of features: every expert's padded logits, the gate's logits, and y.
 struct MixtureOutput {

@@ -16,9 +16,26 @@ struct CacheProgress;  // train/domain_shard.h
 
 namespace moecollab {
 
+// Which part of the shared encoder trains (--encoder-train). Frozen by default;
+// otherwise the top `top_layers` transformer layers (and with `embeddings`, the
+// embeddings too: "all") train with the experts in the local phase and through
+// the mixture loss in the gate phase, their gradients summed over ranks (FedSGD).
+struct EncoderTraining {
+  std::int64_t top_layers = 0;  // "top:N" -> N; "all" -> every layer (resolved once the encoder is built)
+  bool all = false;             // "all": every layer and the embeddings
+  bool any() const { return top_layers > 0 || all; }
+};
+
+// "none", "all" or "top:N" (N >= 1); Error naming --encoder-train otherwise.
+EncoderTraining parse_encoder_training(const std::string& spec);
+// The inverse, for messages and the run log.
+std::string describe(const EncoderTraining& training);
+
 struct TrainOptions {
   EncoderConfig encoder;          // vocab_size is filled from the tokenizer
   std::string encoder_dir;        // a Hugging Face BERT directory to load; empty: the random default encoder
+  EncoderTraining encoder_training;  // frozen unless --encoder-train says otherwise
+  double encoder_lr = 1e-4;       // Adam learning rate of the encoder's trained part
   std::int64_t adapter = 64;      // k
   std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
   int rounds = 5;
@@ -31,7 +48,7 @@ struct TrainOptions {
   std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
   bool joint = false;             // gate phase also trains the experts through the mixture
   std::size_t eval_batch = 256;
-  // The encoder is frozen: compute each text's features once per run and train
+  // While the encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
   bool feature_cache = true;
   // Called every few seconds while the feature cache fills (the CLI prints it; empty: silent).
