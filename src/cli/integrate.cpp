@@ -113,6 +113,10 @@ int integrate_main(int argc, char** argv) {
   integrate.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run, const std::string& vocab) {
     const auto base = load_checkpoint(*model);
     // Packages are trained on the frozen shared encoder; a fine-tuned one is not theirs.
+    if (base.info.config.count("expert-lora") && base.info.config.at("expert-lora") != "0") {
+      throw Error(*model + ": the model's experts adapt the encoder with LoRA (--expert-lora); expert packages "
+                  "carry no LoRA, so they cannot join it");
+    }
     if (!base.state.encoder.empty()) {
       throw Error(*model + ": the model fine-tuned its encoder (--encoder-train); expert packages are trained on "
                   "the frozen shared encoder, so they cannot join it. Integrate into a model trained with "

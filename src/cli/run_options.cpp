@@ -117,6 +117,13 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
        "rank); gradients are summed over ranks every step (FedSGD), so replicas stay identical. Costs an "
        "encoder forward and backward per batch instead of a cached lookup (README: 'Fine-tuning the encoder')")
       ("encoder-lr", real(&t.encoder_lr), "Adam learning rate of the encoder's trained part (--encoder-train)")
+      ("expert-lora", po::value(&t.expert_lora.rank)->default_value(t.expert_lora.rank),
+       "per-expert adaptation of the frozen shared encoder: each expert's own LoRA of rank R on the attention and "
+       "feed-forward projections of the top --expert-lora-layers layers, trained with its adapter and head "
+       "(h_i = Encoder_i(x) as in the paper; E + 1 top-layer passes per text). 0: off. train-local only: the "
+       "federated features exchange refuses it (it would have to send sequence hidden states)")
+      ("expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
+       "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")
       ("top-k", po::value(&t.top_k)->default_value(t.top_k),
        "route each text to its K highest-weighted experts only (weights renormalised over them; features "
        "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")

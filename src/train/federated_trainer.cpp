@@ -72,6 +72,15 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
   run_on_every_rank(comm_, [&] {
     encoder_ = make_encoder(options_);
     check_train_options(options_);
+    if (options_.expert_lora.enabled()) {
+      // Expert q would need every row's b×L×d states below its adapted layers, not
+      // the b×d features: max-length times the bytes of the exchange.
+      throw Error("--expert-lora (per-expert encoder adaptation) is not available in the federated features "
+                  "exchange: every expert would need each text's sequence hidden states (--max-length " +
+                  std::to_string(options_.max_length) + " times the bytes of the b×d features) and would run its "
+                  "adapted layers on every rank's texts. Train it in one process (moecollab train-local), or "
+                  "fine-tune the shared encoder federatedly (--encoder-train)");
+    }
   });
   encoder_->eval();
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);

@@ -46,17 +46,32 @@ double LocalTrainer::local_phase() {
   return options_.local_steps > 0 ? sum / static_cast<double>(options_.local_steps * shards_.size()) : 0.0;
 }
 
+EncoderViews LocalTrainer::views_of(DomainShard& shard, Split split, const std::vector<std::size_t>& rows, bool train) {
+  if (!options_.expert_lora.enabled()) {
+    return {shard.features(encoder_, split, rows, train && encoder_optimizer_ != nullptr).features, {}};
+  }
+  return encode_views(encoder_, experts_, gather_batch(shard.split(split), rows, shard.pad_id), train && options_.joint);
+}
+
 CollaborativeStep LocalTrainer::collaborative_step() {
   std::vector<torch::Tensor> features, labels, classes;
+  std::vector<std::vector<torch::Tensor>> expert_features(experts_.size());
   for (auto& shard : shards_) {
-    const auto batch = shard.next_train_features(encoder_, options_.batch_size, encoder_optimizer_ != nullptr);
-    features.push_back(batch.features);
-    labels.push_back(batch.labels);
-    classes.push_back(torch::full_like(batch.labels, shard.classes));
+    const auto rows = shard.sampler.next(options_.batch_size);
+    auto views = views_of(shard, Split::kTrain, rows, true);
+    features.push_back(views.shared);
+    for (std::size_t e = 0; e < views.experts.size(); ++e) expert_features[e].push_back(views.experts[e]);
+    std::vector<std::int64_t> ids;
+    for (auto r : rows) ids.push_back(shard.train.labels.at(r));
+    labels.push_back(torch::tensor(ids, torch::kInt64));
+    classes.push_back(torch::full_like(labels.back(), shard.classes));
+  }
+  EncoderViews views{torch::cat(features), {}};
+  for (auto& parts : expert_features) {
+    if (!parts.empty()) views.experts.push_back(torch::cat(parts));
   }
   // A trained encoder learns through the experts too, so their forward keeps its graph.
-  const auto out = mixture_forward(experts_, gate_, torch::cat(features), options_.joint || encoder_optimizer_ != nullptr,
-                                   options_.top_k);
+  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, options_.top_k);
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
@@ -91,7 +106,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out = mixture_forward(experts_, gate_, shard.features(encoder_, split, rows).features, false, options_.top_k);
+      const auto out = mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false, options_.top_k);
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);

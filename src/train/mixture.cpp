@@ -73,6 +73,12 @@ void check_train_options(const TrainOptions& o) {
                                              std::to_string(o.encoder.hidden) + " (the adapter is a bottleneck)");
   require(o.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
   require(o.expert_lr > 0 && o.gate_lr > 0 && o.encoder_lr > 0, "learning rates must be positive");
+  require(o.expert_lora.rank >= 0, "--expert-lora must be 0 (off) or a rank >= 1");
+  require(!o.expert_lora.enabled() || (o.expert_lora.layers >= 1 && o.expert_lora.layers <= o.encoder.layers),
+          "--expert-lora-layers must be between 1 and the encoder's " + std::to_string(o.encoder.layers) + " layers");
+  require(!o.expert_lora.enabled() || !o.encoder_training.any(),
+          "--expert-lora adapts a frozen shared encoder per expert; it does not combine with --encoder-train " +
+              describe(o.encoder_training));
   require(o.encoder_training.top_layers <= o.encoder.layers,
           "--encoder-train " + describe(o.encoder_training) + " names more layers than the encoder's " +
               std::to_string(o.encoder.layers));
@@ -82,7 +88,7 @@ void check_train_options(const TrainOptions& o) {
 
 Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_t classes, std::size_t index) {
   torch::manual_seed(options.seed * 1000003ULL + index + 1);
-  return Expert(ExpertConfig{hidden, options.adapter, classes});
+  return Expert(ExpertConfig{hidden, options.adapter, classes, options.expert_lora, options.encoder.intermediate});
 }
 
 Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts) {
@@ -102,6 +108,8 @@ std::unique_ptr<torch::optim::Adam> prepare_encoder_training(Encoder& encoder, T
   auto& training = options.encoder_training;
   if (training.all) training.top_layers = encoder->config().layers;
   encoder->set_trainable(training.top_layers, training.all);
+  // Per-expert LoRA reads every text through each expert's adapted layers: nothing to cache.
+  if (options.expert_lora.enabled()) options.feature_cache = false;
   if (!training.any()) return nullptr;
   options.feature_cache = false;
   return std::make_unique<torch::optim::Adam>(encoder->trainable_parameters(),
@@ -130,7 +138,13 @@ void scale_gradients(const std::vector<torch::Tensor>& parameters, double factor
 }
 
 double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options) {
-  const auto batch = shard.next_train_features(encoder, options.batch_size, options.encoder_training.any());
+  FeatureBatch batch;
+  if (expert->lora().empty()) {
+    batch = shard.next_train_features(encoder, options.batch_size, options.encoder_training.any());
+  } else {
+    const auto tokens = shard.next_train_batch(options.batch_size);
+    batch = {expert_view(encoder, expert, tokens), tokens.labels};
+  }
   const auto loss = torch::cross_entropy_loss(expert->forward(batch.features), batch.labels);
   loss.backward();
   return loss.item<double>();
@@ -147,6 +161,49 @@ MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const to
   MixtureOutput out;
   out.expert_logits = stack_expert_logits(logits);
   out.gate_logits = gate->forward(features);
+  out.mixed = mix_expert_logits(out.expert_logits, routing_weights(out.gate_logits, top_k));
+  return out;
+}
+
+torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch) {
+  const auto top = static_cast<std::int64_t>(expert->lora().size());
+  torch::Tensor below;
+  {
+    torch::NoGradGuard frozen;  // the shared layers below the adapted ones
+    below = encoder->states_below(batch.ids, batch.mask, top);
+  }
+  return encoder->forward_top(below, batch.mask, top, expert->lora());
+}
+
+EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const TokenBatch& batch, bool expert_grads) {
+  const auto top = experts.empty() ? 0 : static_cast<std::int64_t>(experts.front()->lora().size());
+  EncoderViews views;
+  torch::Tensor below;
+  {
+    torch::NoGradGuard frozen;
+    if (top == 0) {
+      views.shared = encoder->forward(batch.ids, batch.mask);
+      return views;
+    }
+    below = encoder->states_below(batch.ids, batch.mask, top);
+    views.shared = encoder->forward_top(below, batch.mask, top, {});
+  }
+  torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
+  for (auto& expert : experts) views.experts.push_back(encoder->forward_top(below, batch.mask, top, expert->lora()));
+  return views;
+}
+
+MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views, bool expert_grads,
+                              std::int64_t top_k) {
+  if (views.experts.empty()) return mixture_forward(experts, gate, views.shared, expert_grads, top_k);
+  std::vector<torch::Tensor> logits;
+  {
+    torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
+    for (std::size_t i = 0; i < experts.size(); ++i) logits.push_back(experts[i]->forward(views.experts[i]));
+  }
+  MixtureOutput out;
+  out.expert_logits = stack_expert_logits(logits);
+  out.gate_logits = gate->forward(views.shared);
   out.mixed = mix_expert_logits(out.expert_logits, routing_weights(out.gate_logits, top_k));
   return out;
 }

@@ -17,10 +17,17 @@ a=$work/straight/checkpoints/round-000004.h5
 b=$work/split/checkpoints/round-000004.h5
 h5diff "$a" "$b" /gate /gate
 h5diff "$a" "$b" /experts /experts
-if [[ " $* " == *" --encoder-train "* ]]; then
+# A trained encoder (and its Adam state) is stored and must match too; a frozen one is not stored.
+if h5ls "$a" | grep -q '^encoder '; then
   h5diff "$a" "$b" /encoder /encoder
-  # The encoder trained: its weights moved away from the start (a frozen one is not stored).
-  h5ls "$a/encoder/parameters" | grep -q "word_embeddings.weight"
+  h5ls "$a/encoder/adam/exp_avg" | grep -q "word_embeddings.weight"
+  trained=yes
+else
+  trained=no
 fi
+case " $* " in
+  *" --encoder-train none "*) [ $trained = no ] || { echo "a frozen run stored an encoder"; exit 1; } ;;
+  *" --encoder-train "*) [ $trained = yes ] || { echo "the trained encoder is missing from the checkpoint"; exit 1; } ;;
+esac
 test -f "$work/split/log-from-round-3.h5"
 echo "ok: resumed run is bit-identical to the uninterrupted one"

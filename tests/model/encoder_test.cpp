@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "moecollab/util/error.h"
+#include "testing/finite_difference.h"
 
 namespace moecollab {
 namespace {
@@ -140,6 +141,76 @@ TEST(Encoder, RejectsBadConfigAndOverlongInput) {
   EXPECT_THROW(Encoder{c}, Error);
   Encoder enc(tiny_config());
   EXPECT_THROW(enc->forward(torch::zeros({1, 13}, torch::kInt64), torch::ones({1, 13}, torch::kInt64)), Error);
+}
+
+
+// ---- per-expert LoRA (model/lora.h) ------------------------------------------
+
+TEST(Lora, SplitForwardEqualsTheWholeEncoderAndZeroInitialisedLoraChangesNothing) {
+  auto c = tiny_config();
+  c.pooling = "mean";
+  Encoder enc(c);
+  const auto ids = torch::tensor({{2, 7, 9, 4, 3, 0}, {2, 5, 3, 0, 0, 0}}, torch::kInt64);
+  const auto mask = (ids != 0).to(torch::kInt64);
+  const auto whole = enc->forward(ids, mask);
+  for (std::int64_t top : {0, 1, 2}) {
+    const auto below = enc->states_below(ids, mask, top);
+    EXPECT_TRUE(torch::allclose(enc->forward_top(below, mask, top, {}), whole, 1e-6, 1e-6)) << "top " << top;
+  }
+  torch::manual_seed(3);
+  std::vector<LoraLayer> lora = {LoraLayer(c.hidden, c.intermediate, 2)};
+  // B = 0: the adapted layer is the shared one until the expert trains.
+  EXPECT_TRUE(torch::allclose(enc->forward_top(enc->states_below(ids, mask, 1), mask, 1, lora), whole, 1e-6, 1e-6));
+  EXPECT_THROW(enc->forward_top(enc->states_below(ids, mask, 2), mask, 2, lora), Error);  // 1 LoRA layer for 2
+}
+
+// With non-zero B, every adapted projection is W x + B A x: the reference BERT
+// above run on weights W + B A gives the same states.
+TEST(Lora, AdaptedLayerEqualsTheLayerWithMergedWeights) {
+  auto c = tiny_config();
+  Encoder enc(c), merged(c);
+  torch::manual_seed(4);
+  std::vector<LoraLayer> lora = {LoraLayer(c.hidden, c.intermediate, 3)};
+  torch::NoGradGuard no_grad;
+  for (auto& p : lora[0]->named_parameters()) {
+    if (p.key().size() >= 1 && p.key().back() == 'B') p.value().normal_(0.0, 0.3);
+  }
+  const std::string top = "encoder.layer.1.";
+  const std::pair<const char*, LoraLinear> projections[] = {
+      {"attention.self.query", lora[0]->query}, {"attention.self.key", lora[0]->key},
+      {"attention.self.value", lora[0]->value}, {"attention.output.dense", lora[0]->attention_output},
+      {"intermediate.dense", lora[0]->intermediate}, {"output.dense", lora[0]->output}};
+  auto params = merged->named_parameters();
+  for (const auto& [name, l] : projections) params[top + name + ".weight"] += torch::matmul(l->B, l->A);
+  const auto ids = torch::tensor({{2, 7, 9, 4, 3}}, torch::kInt64);
+  const auto mask = torch::ones_like(ids);
+  const auto adapted = enc->forward_top(enc->states_below(ids, mask, 1), mask, 1, lora);
+  const auto want = reference_states(merged, ids[0], c)[0];  // CLS pooling
+  EXPECT_TRUE(torch::allclose(adapted[0], want, 1e-5, 1e-5)) << (adapted[0] - want).abs().max().item<double>();
+}
+
+TEST(Lora, GradientsMatchFiniteDifferences) {
+  auto c = tiny_config();
+  c.pooling = "mean";
+  struct Float64 {
+    caffe2::TypeMeta previous = torch::get_default_dtype();
+    Float64() { torch::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
+    ~Float64() { torch::set_default_dtype(previous); }
+  } float64;
+  Encoder enc(c);
+  torch::manual_seed(5);
+  std::vector<LoraLayer> lora = {LoraLayer(c.hidden, c.intermediate, 2)};
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : lora[0]->parameters()) p.normal_(0.0, 0.5);
+  }
+  const auto ids = torch::tensor({{2, 7, 9, 4, 3, 0}, {2, 5, 3, 0, 0, 0}}, torch::kInt64);
+  const auto mask = (ids != 0).to(torch::kInt64);
+  const auto below = enc->states_below(ids, mask, 1).detach();
+  const auto target = torch::randn({2, c.hidden});
+  const auto loss = [&] { return (enc->forward_top(below, mask, 1, lora) * target).sum(); };
+  testing::expect_gradients_match(loss, {lora[0]->query->B, lora[0]->value->A, lora[0]->intermediate->A,
+                                         lora[0]->output->B}, 1e-6);
 }
 
 }  // namespace moecollab

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "moecollab/comm/fusion.h"
+#include "moecollab/util/error.h"
 #include "testing/fixture_domains.h"
 
 namespace moecollab {
@@ -81,6 +83,51 @@ TEST(LocalTrainer, MixtureForwardIsTheSumOfWeightedPaddedExperts) {
   EXPECT_TRUE(out.gate_logits.requires_grad());
   // Same seed and index, same expert: other runtimes can build identical replicas.
   EXPECT_TRUE(torch::equal(make_expert(options, 32, 3, 0)->classifier->weight, experts[0]->classifier->weight));
+}
+
+}  // namespace moecollab
+
+namespace moecollab {
+
+// --expert-lora: each expert trains its own LoRA of the encoder's top layer (the
+// shared encoder stays as it was); the LoRA lives in the expert's state, so a
+// trainer that imports the state evaluates the same.
+TEST(LocalTrainer, PerExpertLoraTrainsEachExpertsOwnEncoderView) {
+  const auto domains = fixture_domains();
+  const auto tokenizer = fixture_tokenizer(domains);
+  auto options = small_options();
+  options.encoder.layers = 2;
+  options.rounds = 2;
+  options.local_steps = 20;
+  options.gate_steps = 10;
+  options.joint = true;
+  options.expert_lora = {4, 1};
+  LocalTrainer trainer(options, domains, tokenizer);
+  const auto encoder_before = flatten_parameters(*trainer.encoder());
+  ASSERT_FALSE(trainer.shards()[0].cached());
+  auto lora_b = [&](std::size_t e) { return trainer.experts()[e]->named_parameters()["lora.0.query.B"].clone(); };
+  EXPECT_EQ(lora_b(0).abs().max().item<double>(), 0.0);  // B starts at zero
+  trainer.local_phase();
+  const auto after_local = lora_b(1);
+  EXPECT_GT(after_local.abs().max().item<double>(), 0.0) << "the local phase trains the expert's LoRA";
+  EXPECT_FALSE(torch::equal(lora_b(0), lora_b(1)));
+  trainer.collaborative_step();
+  EXPECT_FALSE(torch::equal(lora_b(1), after_local)) << "--joint gate steps train it through the mixture";
+  RoundReport report;
+  for (int r = 0; r < options.rounds; ++r) report = trainer.run_round();
+  EXPECT_TRUE(torch::equal(flatten_parameters(*trainer.encoder()), encoder_before)) << "the shared encoder is frozen";
+  EXPECT_GT(report.domains[0].expert.accuracy, 0.6) << format_round(report);  // chance 1/3
+
+  LocalTrainer resumed(options, domains, tokenizer);
+  resumed.import_state(trainer.export_state());
+  const auto a = trainer.evaluate(Split::kVal), b = resumed.evaluate(Split::kVal);
+  for (std::size_t d = 0; d < a.size(); ++d) {
+    EXPECT_EQ(a[d].moe.accuracy, b[d].moe.accuracy);
+    EXPECT_EQ(a[d].expert.accuracy, b[d].expert.accuracy);
+  }
+  // LoRA adapts a frozen encoder: it does not combine with fine-tuning it.
+  options.encoder_training = parse_encoder_training("all");
+  EXPECT_THROW(LocalTrainer(options, domains, tokenizer), Error);
 }
 
 }  // namespace moecollab

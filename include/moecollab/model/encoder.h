@@ -12,6 +12,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "moecollab/model/lora.h"
 
 namespace moecollab {
 
@@ -41,7 +44,7 @@ struct EncoderConfig {
 struct BertSelfAttentionImpl : torch::nn::Module {
   BertSelfAttentionImpl(const EncoderConfig& c);
   // x: b×L×d, additive_mask: b×1×1×L (0 for tokens, -inf-like for padding).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask, LoraLayerImpl* lora = nullptr);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   std::int64_t heads;
 };
@@ -50,7 +53,7 @@ TORCH_MODULE(BertSelfAttention);
 // dense + residual + LayerNorm: BERT's "output" blocks after attention and FFN.
 struct BertResidualOutputImpl : torch::nn::Module {
   BertResidualOutputImpl(std::int64_t in, std::int64_t out, double eps);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual, LoraLinearImpl* lora = nullptr);
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
 };
@@ -58,7 +61,7 @@ TORCH_MODULE(BertResidualOutput);
 
 struct BertAttentionImpl : torch::nn::Module {
   BertAttentionImpl(const EncoderConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask, LoraLayerImpl* lora = nullptr);
   BertSelfAttention self{nullptr};
   BertResidualOutput output{nullptr};
 };
@@ -66,14 +69,15 @@ TORCH_MODULE(BertAttention);
 
 struct BertIntermediateImpl : torch::nn::Module {
   BertIntermediateImpl(const EncoderConfig& c);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, LoraLinearImpl* lora = nullptr);
   torch::nn::Linear dense{nullptr};
 };
 TORCH_MODULE(BertIntermediate);
 
 struct BertLayerImpl : torch::nn::Module {
   BertLayerImpl(const EncoderConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
+  // `lora`: an expert's low-rank update of this layer's projections (null: the shared layer).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask, LoraLayerImpl* lora = nullptr);
   BertAttention attention{nullptr};
   BertIntermediate intermediate{nullptr};
   BertResidualOutput output{nullptr};
@@ -106,6 +110,13 @@ class EncoderImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
   // b×L×d final hidden states of every token (what masked-LM pre-training reads).
   torch::Tensor hidden_states(const torch::Tensor& ids, const torch::Tensor& mask);
+  // Per-expert adaptation (model/lora.h) runs the encoder in two parts: the
+  // b×L×d states below the top `top` layers, once per text, then the top layers
+  // on them, once per expert with that expert's LoRA (`lora`, one per top layer;
+  // empty: the shared layers), pooled as forward() pools.
+  torch::Tensor states_below(const torch::Tensor& ids, const torch::Tensor& mask, std::int64_t top);
+  torch::Tensor forward_top(const torch::Tensor& below, const torch::Tensor& mask, std::int64_t top,
+                            const std::vector<LoraLayer>& lora);
   // The token embedding matrix (vocab×d), which the masked-LM head shares.
   torch::Tensor word_embeddings() const { return embeddings->word_embeddings->weight; }
 
@@ -118,6 +129,10 @@ class EncoderImpl : public torch::nn::Module {
   const EncoderConfig& config() const { return config_; }
 
  private:
+  torch::Tensor pool(const torch::Tensor& states, const torch::Tensor& mask) const;
+  torch::Tensor run_layers(torch::Tensor x, const torch::Tensor& mask, std::int64_t from, std::int64_t to,
+                           const std::vector<LoraLayer>& lora);
+
   EncoderConfig config_;
   BertEmbeddings embeddings{nullptr};
   BertLayerStack encoder{nullptr};

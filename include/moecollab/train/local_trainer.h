@@ -51,6 +51,10 @@ class LocalTrainer {
   Encoder& encoder() { return encoder_; }
 
  private:
+  // Rows of a split as the gate and the experts read them: cached or encoded
+  // shared features, or with --expert-lora every expert's own view (`train`: with graphs).
+  EncoderViews views_of(DomainShard& shard, Split split, const std::vector<std::size_t>& rows, bool train);
+
   TrainOptions options_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   Encoder encoder_{nullptr};

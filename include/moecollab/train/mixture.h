@@ -74,6 +74,22 @@ struct MixtureOutput {
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
                               bool expert_grads, std::int64_t top_k = 0);
 
+// What the gate and each expert read of a batch of texts. Without per-expert
+// LoRA they all read the shared features; with it (--expert-lora) the encoder
+// runs its bottom layers once and its top layers once for the gate (shared)
+// and once per expert, with that expert's LoRA: E + 1 top-layer passes per text.
+struct EncoderViews {
+  torch::Tensor shared;                // b×d, the gate's (and every expert's without LoRA)
+  std::vector<torch::Tensor> experts;  // per expert b×d; empty: all read `shared`
+};
+// `expert_grads`: the experts' views keep their LoRA's autograd graph. The
+// shared encoder is frozen here (LoRA and --encoder-train do not combine).
+EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const TokenBatch& batch, bool expert_grads);
+// Expert i's view of a batch only (its local phase).
+torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch);
+MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views,
+                              bool expert_grads, std::int64_t top_k = 0);
+
 // What one collaborative step computed. Losses are those of the whole step
 // (all domains' batches); `mixed` holds the rows this process owns.
 struct CollaborativeStep {

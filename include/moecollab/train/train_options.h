@@ -36,6 +36,9 @@ struct TrainOptions {
   std::string encoder_dir;        // a Hugging Face BERT directory to load; empty: the random default encoder
   EncoderTraining encoder_training;  // frozen unless --encoder-train says otherwise
   double encoder_lr = 1e-4;       // Adam learning rate of the encoder's trained part
+  // Per-expert adaptation (--expert-lora): each expert's own LoRA of the encoder's
+  // top layers, trained with its adapter and head (one process only, see mixture.h).
+  LoraConfig expert_lora;
   std::int64_t adapter = 64;      // k
   std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
   int rounds = 5;
