@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <thread>
 
@@ -373,6 +374,16 @@ CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_finger
     info.vocabulary = fs::absolute(run.data.vocab).lexically_normal().string();
   }
   return info;
+}
+
+std::string features_line(const TrainOptions& train, const std::string& cache_seconds) {
+  if (train.encoder_training.any()) {
+    std::ostringstream lr;
+    lr << train.encoder_lr;
+    return "encoder-train " + describe(train.encoder_training) + " (lr " + lr.str() + "): no feature cache";
+  }
+  if (train.expert_lora.enabled()) return "expert-lora " + std::to_string(train.expert_lora.rank) + ": no feature cache";
+  return train.feature_cache ? "feature cache " + cache_seconds : std::string("no feature cache");
 }
 
 std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling) {

@@ -106,6 +106,9 @@ CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_finger
 
 // "encoder random (d=128, 2 layers, --encoder-seed 0), fingerprint F, pooling mean".
 std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling);
+// Where the features come from, for the header: "feature cache 1.67 s", "no feature cache",
+// "encoder-train all (lr 0.0003): no feature cache" or "expert-lora 8: no feature cache".
+std::string features_line(const TrainOptions& train, const std::string& cache_seconds);
 // The header's second line: encoder_line, and where the log and checkpoints go.
 std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint, const std::string& pooling);
 

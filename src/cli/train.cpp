@@ -68,8 +68,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
-              << (run.train.feature_cache ? "feature cache " + seconds_text(trainer.shard().cache_seconds) + " (rank 0)"
-                                          : std::string("no feature cache"))
+              << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)")
               << "\n  " << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
               << std::endl;
   }

@@ -42,7 +42,7 @@ int train_local_main(int argc, char** argv) {
   double cache_seconds = 0;
   for (const auto& s : trainer.shards()) cache_seconds += s.cache_seconds;
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads; "
-            << (run.train.feature_cache ? "feature cache " + seconds_text(cache_seconds) : std::string("no feature cache"))
+            << features_line(run.train, seconds_text(cache_seconds))
             << "\n  " << run_outputs_line(run, context.info.encoder_fingerprint, trainer.encoder()->config().pooling)
             << std::endl;
   context.header.routing_samples = run.train.log_routing;

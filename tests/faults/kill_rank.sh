@@ -8,7 +8,7 @@ set -euo pipefail
 mpiexec=$1 bin=$2 vocab=$3 work=$4
 rm -rf "$work"
 mkdir -p "$work"
-common=(--config experiments/demo.ini --vocab "$vocab" --rounds 6 --local-steps 30 --gate-steps 30
+common=(--config experiments/demo.ini --vocab "$vocab" --encoder-train none --rounds 6 --local-steps 30 --gate-steps 30
   --checkpoint-every 1 --keep-checkpoints 0 --log-routing 0)
 "$mpiexec" --oversubscribe -np 4 "$bin" train "${common[@]}" --run-dir "$work/straight" > /dev/null
 

@@ -192,11 +192,7 @@ TEST(Lora, AdaptedLayerEqualsTheLayerWithMergedWeights) {
 TEST(Lora, GradientsMatchFiniteDifferences) {
   auto c = tiny_config();
   c.pooling = "mean";
-  struct Float64 {
-    caffe2::TypeMeta previous = torch::get_default_dtype();
-    Float64() { torch::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
-    ~Float64() { torch::set_default_dtype(previous); }
-  } float64;
+  const testing::Float64Default float64;
   Encoder enc(c);
   torch::manual_seed(5);
   std::vector<LoraLayer> lora = {LoraLayer(c.hidden, c.intermediate, 2)};

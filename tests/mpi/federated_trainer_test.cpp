@@ -13,6 +13,7 @@
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/train/local_trainer.h"
 #include "mpi/world.h"
+#include "testing/finite_difference.h"
 #include "testing/fixture_domains.h"
 
 namespace moecollab {
@@ -272,11 +273,7 @@ TEST(FederatedFineTuning, WholeRoundsEqualSingleProcessAndResumeFromState) {
 // the encoder gradient every rank holds after the fused all-reduce.
 TEST(FederatedFineTuning, EncoderGradientMatchesFiniteDifferences) {
   auto& comm = world();
-  struct Float64 {
-    caffe2::TypeMeta previous = torch::get_default_dtype();
-    Float64() { torch::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
-    ~Float64() { torch::set_default_dtype(previous); }
-  } float64;
+  const testing::Float64Default float64;
   const auto domains = all_domains(comm.size());
   const auto tokenizer = testing::fixture_tokenizer(domains);
   auto options = testing::small_options();

@@ -10,6 +10,14 @@
 
 namespace moecollab::testing {
 
+// Makes float64 libtorch's default dtype for its lifetime (modules built in
+// it have float64 parameters), then restores the previous default.
+struct Float64Default {
+  caffe2::TypeMeta previous = torch::get_default_dtype();
+  Float64Default() { torch::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
+  ~Float64Default() { torch::set_default_dtype(previous); }
+};
+
 // `f` must recompute from the current values of `inputs` (leaf tensors with
 // requires_grad). Each element is nudged by ±eps in place.
 inline void expect_gradients_match(const std::function<torch::Tensor()>& f, std::vector<torch::Tensor> inputs,
