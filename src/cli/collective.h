@@ -14,6 +14,7 @@
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/data/dataset.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/strings.h"
 #include "options.h"
 
 namespace moecollab::cli {
@@ -36,9 +37,7 @@ inline void require_one_rank_per_domain(const std::string& command, const std::v
     throw AgreedError(e.what());
   }
   if (static_cast<int>(domains.size()) == comm.size()) return;
-  std::string names;
-  for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;
-  throw AgreedError("this run has " + std::to_string(domains.size()) + " domains (" + names + ") but " +
+  throw AgreedError("this run has " + std::to_string(domains.size()) + " domains (" + join(domains) + ") but " +
                     std::to_string(comm.size()) + " MPI rank" + (comm.size() == 1 ? "" : "s") +
                     "; start one rank per domain: mpirun -np " + std::to_string(domains.size()) + " moecollab " +
                     command + " ...");

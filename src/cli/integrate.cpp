@@ -16,9 +16,10 @@
 #include "contribution_steps.h"
 #include "moecollab/io/checkpoint.h"
 #include "moecollab/io/registry.h"
-#include "moecollab/train/contribution.h"
+#include "moecollab/io/contribution.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
+#include "moecollab/util/strings.h"
 #include "printing.h"
 
 namespace moecollab::cli {
@@ -59,11 +60,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
 
 }  // namespace
 
@@ -77,7 +73,7 @@ std::string start_from_registry(FederatedTrainer& trainer, Communicator& comm, c
   const auto& domains = trainer.domain_names();
   if (items.size() != domains.size()) {
     throw Error("--experts names " + std::to_string(items.size()) + " packages for " + std::to_string(domains.size()) +
-                " domains (" + joined(domains) + "); give one per domain, in rank order");
+                " domains (" + join(domains) + "); give one per domain, in rank order");
   }
   const auto rank = static_cast<std::size_t>(comm.rank());
   const auto& entry = registry.find(items[rank]);
@@ -148,7 +144,7 @@ int integrate_main(int argc, char** argv) {
     std::string event;
     for (const auto& r : *remove) {
       if (std::find(base_domains.begin(), base_domains.end(), r) == base_domains.end()) {
-        throw Error("--remove " + r + ": the model has no expert of that domain (it has " + joined(base_domains) + ")");
+        throw Error("--remove " + r + ": the model has no expert of that domain (it has " + join(base_domains) + ")");
       }
       event += "removed " + r + "; ";
     }
@@ -159,7 +155,7 @@ int integrate_main(int argc, char** argv) {
       const auto& d = p.package.manifest.domain;
       if (std::find(domains.begin(), domains.end(), d) == domains.end()) {
         throw Error("--replace " + p.path + ": the model has no expert of domain '" + d + "' to replace (it has " +
-                    joined(base_domains) + ")");
+                    join(base_domains) + ")");
       }
       event += "replaced " + describe(p) + "; ";
     }
@@ -173,8 +169,8 @@ int integrate_main(int argc, char** argv) {
       event += "added " + describe(p) + "; ";
     }
     if (domains != trainer.domain_names()) {
-      throw Error("the run's domains (" + joined(trainer.domain_names()) + ") must be the new mixture's, in order: " +
-                  joined(domains) + " (one rank each; a package's domain is the name it was given at `expert train`: "
+      throw Error("the run's domains (" + join(trainer.domain_names()) + ") must be the new mixture's, in order: " +
+                  join(domains) + " (one rank each; a package's domain is the name it was given at `expert train`: "
                   "name a rank's data to match with --domain NAME=PATH)");
     }
     const auto rank = static_cast<std::size_t>(comm.rank());
@@ -191,8 +187,8 @@ int integrate_main(int argc, char** argv) {
     } else {
       const auto& kept = base.state.experts[std::find(base_domains.begin(), base_domains.end(), own) - base_domains.begin()];
       if (kept.labels != expert.labels) {
-        throw Error(*model + ": expert '" + own + "' has labels [" + joined(kept.labels) + "], the data has [" +
-                    joined(expert.labels) + "]");
+        throw Error(*model + ": expert '" + own + "' has labels [" + join(kept.labels) + "], the data has [" +
+                    join(expert.labels) + "]");
       }
       expert.tensors = kept.tensors;
     }

@@ -53,6 +53,7 @@ int pretrain_main(int argc, char** argv) {
       std::cout << "pretrain: " << comm.size() << " ranks, " << (p.fedavg_every ? "FedAvg every " + std::to_string(p.fedavg_every) + " steps" : std::string("FedSGD"))
                 << ", " << p.optimizer << " lr " << p.lr << ", encoder d=" << p.encoder.hidden << " layers=" << p.encoder.layers
                 << ", " << pretrainer.corpus_texts() << " texts" << (p.use_unlabelled ? " (training splits + unlabelled)" : "")
+                << (p.length_buckets ? ", length buckets of " + std::to_string(p.length_buckets) + " batches" : "")
                 << std::endl;
     }
     std::unique_ptr<PretrainLog> log;

@@ -45,22 +45,22 @@ double at(const torch::Tensor& t, std::int64_t i, std::int64_t j = -1) {
 
 void print_csv(const Log& log) {
   std::printf("round");
-  for (const auto& c : kLossColumns) std::printf(",loss_%s", c.c_str());
+  for (const auto& c : log.columns.at("losses")) std::printf(",loss_%s", c.c_str());
   std::printf(",kl_utilization");
   for (const auto& d : log.domains) std::printf(",moe_acc_%s,moe_f1_%s,expert_acc_%s,expert_f1_%s", d.c_str(), d.c_str(), d.c_str(), d.c_str());
   for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",specialization_%zu", e);
-  for (const auto& c : kSecondsColumns) std::printf(",seconds_%s", c.c_str());
+  for (const auto& c : log.columns.at("seconds")) std::printf(",seconds_%s", c.c_str());
   std::printf(",bytes_sent\n");
   for (std::int64_t r = 0; r < log.rounds(); ++r) {
     std::printf("%lld", static_cast<long long>(log.round[r].item<std::int64_t>()));
-    for (std::size_t c = 0; c < kLossColumns.size(); ++c) std::printf(",%.6g", at(log.losses, r, c));
+    for (const auto& c : log.columns.at("losses")) std::printf(",%.6g", at(log.loss(c), r));
     std::printf(",%.6g", at(log.kl_utilization, r));
     for (std::size_t d = 0; d < log.domains.size(); ++d) {
       std::printf(",%.6g,%.6g,%.6g,%.6g", at(log.moe_accuracy, r, d), at(log.moe_macro_f1, r, d), at(log.expert_accuracy, r, d),
                   at(log.expert_macro_f1, r, d));
     }
     for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",%.6g", at(log.specialization, r, e));
-    for (std::size_t c = 0; c < kSecondsColumns.size(); ++c) std::printf(",%.6g", at(log.seconds, r, c));
+    for (const auto& c : log.columns.at("seconds")) std::printf(",%.6g", at(log.column("seconds", c), r));
     std::printf(",%lld\n", static_cast<long long>(log.bytes_sent[r].sum().item<std::int64_t>()));
   }
 }
@@ -72,9 +72,9 @@ void print_table(const Log& log, const std::string& path) {
   std::printf("   seconds       MB\n");
   for (std::int64_t r = 0; r < log.rounds(); ++r) {
     std::printf("%5lld %6.3f %6.3f %6.4f %9.4f ", static_cast<long long>(log.round[r].item<std::int64_t>()),
-                at(log.losses, r, 1), at(log.losses, r, 2), at(log.losses, r, 3), at(log.kl_utilization, r));
+                at(log.loss("task"), r), at(log.loss("entropy"), r), at(log.loss("balance"), r), at(log.kl_utilization, r));
     for (std::size_t d = 0; d < log.domains.size(); ++d) std::printf(" %9.3f", at(log.moe_accuracy, r, d));
-    std::printf(" %9.1f %8.2f\n", at(log.seconds, r, 0), log.bytes_sent[r].sum().item<double>() / 1e6);
+    std::printf(" %9.1f %8.2f\n", at(log.column("seconds", "total"), r), log.bytes_sent[r].sum().item<double>() / 1e6);
   }
   if (log.rounds() == 0) return;
   const auto last = log.rounds() - 1;
@@ -116,11 +116,13 @@ int report_main(int argc, char** argv) {
   if (!parse_options(argc, argv, usage, options, vm, &positional, &hidden)) return 0;
   if (path.empty()) throw Error(std::string("give the log to print\n") + usage);
   const auto format = log_format(path);
-  if (format == "moecollab-pretrain-log") {
-    print_pretrain_log(h5::open_file(path, h5::Mode::kReadSwmr), path, csv);
+  if (format == run_dir::kPretrainLog.name) {
+    const auto file = h5::open_file(path, h5::Mode::kReadSwmr);
+    h5::require_format(file, path, run_dir::kPretrainLog);
+    print_pretrain_log(file, path, csv);
     return 0;
   }
-  if (format != "moecollab-run-log") throw Error(path + ": not a MoECollab run log or pre-training log");
+  if (format != run_dir::kRunLog.name) throw Error(path + ": not a MoECollab run log or pre-training log");
   const auto log = read_run_log(path);
   if (csv) print_csv(log);
   else print_table(log, path);

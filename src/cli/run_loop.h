@@ -12,6 +12,7 @@
 #include "moecollab/io/checkpoint.h"
 #include "moecollab/io/run_log.h"
 #include "moecollab/util/error.h"
+#include "moecollab/io/run_dir.h"
 #include "printing.h"
 #include "run_options.h"
 
@@ -29,7 +30,7 @@ template <typename Trainer>
 void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
   namespace fs = std::filesystem;
   const auto& a = run.artifacts;
-  const std::string checkpoints = a.run_dir.empty() ? "" : (fs::path(a.run_dir) / "checkpoints").string();
+  const std::string checkpoints = a.run_dir.empty() ? "" : run_dir::checkpoints_dir(a.run_dir);
   if (!a.resume.empty()) {
     context.on_every_rank([&] {
       if (a.resume == "latest" && checkpoints.empty()) throw Error("--resume latest needs --run-dir");
@@ -61,9 +62,7 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
       fs::create_directories(checkpoints);
       if (!context.root) return;
       // A resumed run starts a log of its own, so the first run's log stays whole.
-      const std::string name =
-          trainer.rounds_done() == 0 ? "log.h5" : "log-from-round-" + std::to_string(trainer.rounds_done() + 1) + ".h5";
-      log = std::make_unique<RunLog>((fs::path(a.run_dir) / name).string(), context.header);
+      log = std::make_unique<RunLog>(run_dir::log_path(a.run_dir, trainer.rounds_done() + 1), context.header);
     });
   }
   for (int r = trainer.rounds_done(); r < run.train.rounds; ++r) {
@@ -76,7 +75,7 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
     if (!checkpoints.empty() && (last || (a.checkpoint_every > 0 && (r + 1) % a.checkpoint_every == 0))) {
       Checkpoint checkpoint{trainer.export_state(), context.info};  // collective
       if (context.root) {
-        const auto path = checkpoint_path(checkpoints, checkpoint.state.round);
+        const auto path = run_dir::checkpoint_path(checkpoints, checkpoint.state.round);
         save_checkpoint(path, checkpoint);
         prune_checkpoints(checkpoints, a.keep_checkpoints);
       }
@@ -86,7 +85,7 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
   if (context.root) {
     print_final(final_reports, run.test);
     if (!a.run_dir.empty()) {
-      write_final_json((fs::path(a.run_dir) / "final.json").string(), final_reports, run.test, run.train.rounds);
+      write_final_json(run_dir::final_json_path(a.run_dir), final_reports, run.test, run.train.rounds);
     }
   }
 }

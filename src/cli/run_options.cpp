@@ -13,6 +13,7 @@
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/sweep/grid.h"
 #include "moecollab/util/error.h"
+#include "moecollab/io/run_dir.h"
 
 namespace moecollab::cli {
 namespace {
@@ -86,6 +87,10 @@ void add_expert_options(po::options_description& options, TrainOptions& t) {
       ("local-steps", po::value(&t.local_steps)->default_value(t.local_steps),
        "steps per round each expert trains alone on its own domain (0: none; the progress line shows '-')")
       ("batch-size", po::value(&t.batch_size)->default_value(t.batch_size), "examples per domain per step")
+      ("length-buckets", po::value(&t.length_buckets)->default_value(t.length_buckets),
+       "length-bucketed training batches: each window of N batches of the epoch's shuffle is sorted by text "
+       "length, and its batches drawn in random order, so a batch holds texts of similar length (less padding: "
+       "faster wherever the encoder runs per batch, --encoder-train or --expert-lora). 0: plain shuffle")
       ("expert-lr", real(&t.expert_lr), "Adam learning rate of adapters and heads")
       ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
       ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")
@@ -188,6 +193,9 @@ void add_pretrain_options(po::options_description& options, PretrainCommandOptio
       ("pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")
       ("pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")
       ("pretrain-max-length", po::value(&p.max_length)->default_value(p.max_length), "tokens per text")
+      ("pretrain-length-buckets", po::value(&p.length_buckets)->default_value(p.length_buckets),
+       "length-bucketed batches (as --length-buckets of train): each window of N batches sorted by text length; "
+       "0: plain shuffle")
       ("mlm-optimizer", po::value(&p.optimizer)->default_value(p.optimizer), "adam or sgd")
       ("mlm-lr", real(&p.lr), "peak learning rate")
       ("mlm-schedule", po::value(&p.schedule)->default_value(p.schedule),
@@ -306,12 +314,13 @@ std::vector<std::string> run_files(const std::string& run_dir) {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(run_dir, error)) {
     const auto name = entry.path().filename().string();
-    const bool log = name.rfind("log", 0) == 0 && entry.path().extension() == ".h5";
-    if (log || name == "final.json" || name == kRunCompletedMarker) out.push_back(name);
+    if (run_dir::is_log_name(name) || name == run_dir::kFinalJson || name == run_dir::kCompletedMarker) {
+      out.push_back(name);
+    }
   }
-  for (const auto& entry : fs::directory_iterator(fs::path(run_dir) / "checkpoints", error)) {
+  for (const auto& entry : fs::directory_iterator(run_dir::checkpoints_dir(run_dir), error)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind("round-", 0) == 0) out.push_back("checkpoints/" + name);
+    if (run_dir::is_checkpoint_name(name)) out.push_back("checkpoints/" + name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -377,12 +386,16 @@ CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_finger
 }
 
 std::string features_line(const TrainOptions& train, const std::string& cache_seconds) {
+  const std::string buckets =
+      train.length_buckets ? ", length buckets of " + std::to_string(train.length_buckets) + " batches" : "";
   if (train.encoder_training.any()) {
     std::ostringstream lr;
     lr << train.encoder_lr;
-    return "encoder-train " + describe(train.encoder_training) + " (lr " + lr.str() + "): no feature cache";
+    return "encoder-train " + describe(train.encoder_training) + " (lr " + lr.str() + "): no feature cache" + buckets;
   }
-  if (train.expert_lora.enabled()) return "expert-lora " + std::to_string(train.expert_lora.rank) + ": no feature cache";
+  if (train.expert_lora.enabled()) {
+    return "expert-lora " + std::to_string(train.expert_lora.rank) + ": no feature cache" + buckets;
+  }
   return train.feature_cache ? "feature cache " + cache_seconds : std::string("no feature cache");
 }
 

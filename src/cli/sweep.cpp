@@ -9,6 +9,7 @@
 #include "moecollab/sweep/grid.h"
 #include "moecollab/sweep/summary.h"
 #include "moecollab/util/error.h"
+#include "moecollab/io/run_dir.h"
 #include "options.h"
 #include "run_options.h"
 
@@ -76,9 +77,9 @@ int sweep_point_main(int argc, char** argv) {
   if (index < 0) throw Error("sweep-point: --index must be >= 0");
   const auto point = sweep_point(grid, static_cast<std::size_t>(index));
   namespace fs = std::filesystem;
-  const bool completed = fs::exists(fs::path(point.run_dir) / kRunCompletedMarker);
-  const bool started = fs::is_directory(fs::path(point.run_dir) / "checkpoints") &&
-                       !fs::is_empty(fs::path(point.run_dir) / "checkpoints");
+  const bool completed = fs::exists(run_dir::completed_marker_path(point.run_dir));
+  const bool started = fs::is_directory(run_dir::checkpoints_dir(point.run_dir)) &&
+                       !fs::is_empty(run_dir::checkpoints_dir(point.run_dir));
   assign("SWEEP_NAME", point.name);
   assign("SWEEP_LAMBDA1", point.lambda1.text);
   assign("SWEEP_LAMBDA2", point.lambda2.text);

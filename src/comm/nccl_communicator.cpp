@@ -120,7 +120,11 @@ void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
   state_->sync();
 }
 
-std::vector<torch::Tensor> NcclCommunicator::alltoall_rows(const std::vector<torch::Tensor>& send_in) {
+std::vector<torch::Tensor> NcclCommunicator::alltoall_rows(const std::vector<torch::Tensor>& send) {
+  return exchange_rows(send, "alltoall");
+}
+
+std::vector<torch::Tensor> NcclCommunicator::exchange_rows(const std::vector<torch::Tensor>& send_in, const char* op) {
   if (static_cast<int>(send_in.size()) != size()) throw Error("alltoall: need one tensor per rank");
   std::vector<torch::Tensor> send;
   for (const auto& t : send_in) send.push_back(t.to(torch::kCPU).contiguous());
@@ -132,7 +136,7 @@ std::vector<torch::Tensor> NcclCommunicator::alltoall_rows(const std::vector<tor
     if (r != rank()) bytes_out += send[static_cast<std::size_t>(r)].nbytes();
   }
   const auto count_recv = mpi_.alltoall_rows(count_send);
-  OpTimer timer(stats_, "alltoall", bytes_out);
+  OpTimer timer(stats_, op, bytes_out);
   auto trailing = send[0].sizes().slice(1).vec();
   std::int64_t elems_per_row = 1;
   for (auto d : trailing) elems_per_row *= d;
@@ -170,7 +174,9 @@ std::vector<torch::Tensor> NcclCommunicator::alltoall_rows(const std::vector<tor
 }
 
 torch::Tensor NcclCommunicator::allgather_rows(const torch::Tensor& local, std::vector<std::int64_t>* counts) {
-  const auto parts = alltoall_rows(std::vector<torch::Tensor>(static_cast<std::size_t>(size()), local));
+  // NCCL's all-gather needs equal counts; as an all-to-all of the same rows to
+  // every rank it sends what MPI_Allgatherv does, and is counted as an all-gather.
+  const auto parts = exchange_rows(std::vector<torch::Tensor>(static_cast<std::size_t>(size()), local), "allgather");
   if (counts) {
     counts->clear();
     for (const auto& p : parts) counts->push_back(p.size(0));

@@ -7,13 +7,13 @@
 #include "moecollab/io/hdf5.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
+#include "moecollab/io/run_dir.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kFormat = "moecollab-checkpoint";
 
 }  // namespace
 
@@ -23,8 +23,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const std::string tmp = temporary_path(path);
   {
     auto file = h5::open_file(tmp, h5::Mode::kCreate);
-    h5::write_attribute(file, "format", std::string(kFormat));
-    h5::write_attribute(file, "format_version", kCheckpointFormatVersion);
+    h5::write_attribute(file, "format", std::string(run_dir::kCheckpoint.name));
+    h5::write_attribute(file, "format_version", run_dir::kCheckpoint.version);
     h5::write_attribute(file, "round", checkpoint.state.round);
     h5::write_attribute(file, "experts", static_cast<std::int64_t>(checkpoint.state.experts.size()));
     h5::write_attribute(file, "encoder_fingerprint", checkpoint.info.encoder_fingerprint);
@@ -63,7 +63,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 
 Checkpoint load_checkpoint(const std::string& path) {
   auto file = h5::open_file(path, h5::Mode::kRead);
-  h5::require_format(file, path, kFormat, kCheckpointFormatVersion, "checkpoint");
+  h5::require_format(file, path, run_dir::kCheckpoint);
   Checkpoint c;
   c.state.round = h5::read_int_attribute(file, "round");
   c.info.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");
@@ -136,12 +136,6 @@ std::string trained_encoder_hint(const CheckpointInfo& info) {
              : " (select it with --encoder random and the checkpoint's --encoder-* options, in its /config)");
 }
 
-std::string checkpoint_path(const std::string& dir, std::int64_t round) {
-  char name[32];
-  std::snprintf(name, sizeof name, "round-%06lld.h5", static_cast<long long>(round));
-  return (fs::path(dir) / name).string();
-}
-
 namespace {
 
 std::vector<std::string> checkpoints_in(const std::string& dir) {
@@ -149,7 +143,7 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
   if (!fs::is_directory(dir)) return out;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind("round-", 0) == 0 && entry.path().extension() == ".h5") out.push_back(entry.path().string());
+    if (run_dir::is_checkpoint_name(name)) out.push_back(entry.path().string());
   }
   std::sort(out.begin(), out.end());  // zero-padded round numbers sort by round
   return out;

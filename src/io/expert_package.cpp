@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
 #include "moecollab/util/hash.h"
@@ -12,7 +13,6 @@
 namespace moecollab {
 namespace {
 
-constexpr const char* kFormat = "moecollab-expert-package";
 
 std::vector<std::int64_t> parse_version(const std::string& version) {
   std::vector<std::int64_t> parts;
@@ -80,8 +80,8 @@ void save_expert_package(const std::string& path, ExpertPackage package) {
   const auto tmp = temporary_path(path);
   {
     const auto file = h5::open_file(tmp, h5::Mode::kCreate);
-    h5::write_attribute(file, "format", std::string(kFormat));
-    h5::write_attribute(file, "format_version", kExpertPackageFormatVersion);
+    h5::write_attribute(file, "format", std::string(run_dir::kExpertPackage.name));
+    h5::write_attribute(file, "format_version", run_dir::kExpertPackage.version);
     h5::write_attribute(file, "domain", m.domain);
     h5::write_attribute(file, "version", m.version);
     h5::write_attribute(file, "contributor", m.contributor);
@@ -101,7 +101,7 @@ void save_expert_package(const std::string& path, ExpertPackage package) {
 
 ExpertPackage load_expert_package(const std::string& path) {
   const auto file = h5::open_file(path, h5::Mode::kRead);
-  h5::require_format(file, path, kFormat, kExpertPackageFormatVersion, "expert package");
+  h5::require_format(file, path, run_dir::kExpertPackage);
   ExpertPackage p;
   auto& m = p.manifest;
   m.domain = h5::read_string_attribute(file, "domain");

@@ -143,6 +143,11 @@ Handle open_group(const Handle& parent, const std::string& name) {
   return Handle(H5Gopen2(parent.id(), name.c_str(), H5P_DEFAULT), child(parent, name));
 }
 
+Handle open_dataset(const Handle& parent, const std::string& name) {
+  if (!exists(parent, name)) throw Error(parent.what() + ": missing dataset '" + name + "'");
+  return Handle(H5Dopen2(parent.id(), name.c_str(), H5P_DEFAULT), child(parent, name));
+}
+
 bool exists(const Handle& parent, const std::string& path) {
   // H5Lexists fails, rather than answering no, when an intermediate group is missing.
   std::size_t at = 0;
@@ -274,15 +279,15 @@ std::int64_t read_int_attribute(const Handle& object, const std::string& name) {
   return value;
 }
 
-void require_format(const Handle& file, const std::string& path, const std::string& format, std::int64_t version,
-                    const std::string& what) {
-  if (!has_attribute(file, "format") || read_string_attribute(file, "format") != format) {
-    throw Error(path + ": not a MoECollab " + what + " (no format attribute '" + format + "')");
+void require_format(const Handle& file, const std::string& path, const run_dir::FileFormat& format) {
+  const std::string what = format.what;
+  if (!has_attribute(file, "format") || read_string_attribute(file, "format") != format.name) {
+    throw Error(path + ": not a MoECollab " + what + " (no format attribute '" + format.name + "')");
   }
-  const auto found = read_int_attribute(file, "format_version");
-  if (found != version) {
-    throw Error(path + ": " + what + " format version " + std::to_string(found) + ", this build reads version " +
-                std::to_string(version));
+  const auto found = has_attribute(file, "format_version") ? read_int_attribute(file, "format_version") : -1;
+  if (found != format.version) {
+    throw Error(path + ": " + what + " format version " + (found < 0 ? std::string("missing") : std::to_string(found)) +
+                ", this build reads version " + std::to_string(format.version));
   }
 }
 

@@ -13,7 +13,7 @@
 namespace moecollab::h5 {
 
 struct LogIdentity {
-  std::string format;  // "moecollab-run-log", "moecollab-pretrain-log"
+  std::string format;  // run_dir::kRunLog.name, run_dir::kPretrainLog.name
   std::int64_t format_version = 1;
   std::string git_revision;
   std::int64_t world_size = 1;

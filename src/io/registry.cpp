@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "moecollab/io/run_dir.h"
 #include "moecollab/io/expert_package.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
@@ -13,7 +14,6 @@ namespace moecollab {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kIndexFormat = "moecollab-registry";
 
 std::pair<std::string, std::string> split_spec(const std::string& spec) {
   const auto at = spec.find('@');
@@ -24,7 +24,7 @@ std::pair<std::string, std::string> split_spec(const std::string& spec) {
 }  // namespace
 
 Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
-  const auto index = (fs::path(dir_) / "index.json").string();
+  const auto index = run_dir::registry_index_path(dir_);
   if (!fs::exists(index)) {
     if (!create) throw Error(dir_ + ": not an expert registry (no index.json; 'registry add' creates one)");
     fs::create_directories(dir_);
@@ -38,8 +38,8 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(index + ": not valid JSON: " + e.what());
   }
-  if (!j.is_object() || j.value("format", "") != kIndexFormat || !j.contains("packages")) {
-    throw Error(index + ": not a MoECollab registry index (format '" + std::string(kIndexFormat) + "')");
+  if (!j.is_object() || j.value("format", "") != run_dir::kRegistryIndex.name || !j.contains("packages")) {
+    throw Error(index + ": not a MoECollab registry index (format '" + std::string(run_dir::kRegistryIndex.name) + "')");
   }
   try {
     for (const auto& p : j["packages"]) {
@@ -53,14 +53,14 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
 
 void Registry::save() const {
   nlohmann::json j;
-  j["format"] = kIndexFormat;
+  j["format"] = run_dir::kRegistryIndex.name;
   j["packages"] = nlohmann::json::array();
   for (const auto& e : entries_) {
     j["packages"].push_back({{"domain", e.domain}, {"version", e.version}, {"file", e.file},
                              {"content_hash", e.content_hash}, {"encoder_fingerprint", e.encoder_fingerprint},
                              {"contributor", e.contributor}, {"added", e.added}});
   }
-  write_file_atomically((fs::path(dir_) / "index.json").string(), [&](std::ostream& out) { out << j.dump(2) << "\n"; });
+  write_file_atomically(run_dir::registry_index_path(dir_), [&](std::ostream& out) { out << j.dump(2) << "\n"; });
 }
 
 RegistryEntry Registry::add(const std::string& package_path) {
@@ -76,7 +76,7 @@ RegistryEntry Registry::add(const std::string& package_path) {
                   "); give the new package a new version");
     }
   }
-  RegistryEntry entry{m.domain, m.version, (fs::path(m.domain) / (m.version + ".h5")).string(), m.content_hash,
+  RegistryEntry entry{m.domain, m.version, run_dir::registry_package_file(m.domain, m.version), m.content_hash,
                       m.encoder_fingerprint, m.contributor, utc_timestamp()};
   const auto target = fs::path(dir_) / entry.file;
   fs::create_directories(target.parent_path());

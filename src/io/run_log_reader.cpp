@@ -24,7 +24,7 @@ void trim_to_common_rows(const std::vector<torch::Tensor*>& tensors) {
 
 RunLogData read_run_log(const std::string& path) {
   const auto file = h5::open_file(path, h5::Mode::kReadSwmr);
-  if (format_of(file) != "moecollab-run-log") throw Error(path + ": not a MoECollab run log");
+  h5::require_format(file, path, run_dir::kRunLog);
   RunLogData log;
   log.path = path;
   log.domains = h5::read_strings_attribute(file, "domains");
@@ -41,7 +41,22 @@ RunLogData read_run_log(const std::string& path) {
     all.push_back(tensor);
   }
   trim_to_common_rows(all);
+  for (const char* name : {"losses", "seconds", "bytes_sent"}) {
+    log.columns[name] = h5::read_strings_attribute(h5::open_dataset(r, name), "columns");
+  }
   return log;
+}
+
+torch::Tensor RunLogData::column(const std::string& dataset, const std::string& name) const {
+  const torch::Tensor* data = dataset == "losses" ? &losses : dataset == "seconds" ? &seconds
+                              : dataset == "bytes_sent" ? &bytes_sent : nullptr;
+  const auto names = columns.find(dataset);
+  if (data && names != columns.end()) {
+    for (std::size_t i = 0; i < names->second.size(); ++i) {
+      if (names->second[i] == name) return data->select(1, static_cast<std::int64_t>(i));
+    }
+  }
+  throw Error(path + ": /rounds/" + dataset + " has no column '" + name + "'");
 }
 
 }  // namespace moecollab

@@ -11,6 +11,5 @@ GateImpl::GateImpl(std::int64_t hidden, std::int64_t experts) : experts_(experts
 
 torch::Tensor GateImpl::forward(const torch::Tensor& h) { return gate(h); }
 
-torch::Tensor GateImpl::probabilities(const torch::Tensor& h) { return torch::softmax(forward(h), -1); }
 
 }  // namespace moecollab

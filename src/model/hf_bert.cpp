@@ -7,9 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "moecollab/io/safetensors.h"
+#include "moecollab/model/safetensors.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
@@ -51,11 +52,6 @@ bool ignorable(const std::string& name) {
   return name.rfind("pooler.", 0) == 0 || name.rfind("cls.", 0) == 0 || name == "embeddings.position_ids";
 }
 
-std::string list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 }  // namespace
 
@@ -121,9 +117,9 @@ std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTenso
     }
   }
   std::string problems;
-  if (!missing.empty()) problems += " missing: " + list(missing) + ";";
-  if (!unexpected.empty()) problems += " unexpected: " + list(unexpected) + ";";
-  if (!misshapen.empty()) problems += " wrong shape: " + list(misshapen) + ";";
+  if (!missing.empty()) problems += " missing: " + join(missing) + ";";
+  if (!unexpected.empty()) problems += " unexpected: " + join(unexpected) + ";";
+  if (!misshapen.empty()) problems += " wrong shape: " + join(misshapen) + ";";
   if (!problems.empty()) throw Error(origin + ": the weights do not fit a BERT encoder of config.json's sizes:" + problems);
   torch::NoGradGuard no_grad;
   for (auto& p : params) p.value().copy_(by_ours.at(p.key()).to(p.value().dtype()));

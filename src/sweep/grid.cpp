@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {
@@ -125,7 +126,7 @@ SweepPoint sweep_point(const SweepGrid& grid, std::size_t index) {
 std::vector<std::size_t> pending_points(const SweepGrid& grid) {
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < sweep_size(grid); ++i) {
-    if (!std::filesystem::exists(std::filesystem::path(sweep_point(grid, i).run_dir) / kRunCompletedMarker)) {
+    if (!std::filesystem::exists(run_dir::completed_marker_path(sweep_point(grid, i).run_dir))) {
       pending.push_back(i);
     }
   }

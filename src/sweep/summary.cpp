@@ -9,6 +9,7 @@
 #include "moecollab/train/utilization.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
+#include "moecollab/io/run_dir.h"
 
 namespace moecollab {
 namespace {
@@ -32,7 +33,7 @@ std::vector<std::string> run_logs(const std::string& run_dir) {
   if (!fs::is_directory(run_dir)) return logs;
   for (const auto& entry : fs::directory_iterator(run_dir)) {
     const auto name = entry.path().filename().string();
-    if (name == "log.h5" || (name.rfind("log-from-round-", 0) == 0 && entry.path().extension() == ".h5")) {
+    if (run_dir::is_log_name(name)) {
       logs.push_back(entry.path().string());
     }
   }
@@ -75,7 +76,7 @@ RunResult summarize_run(const SweepPoint& point) {
   result.utilization_rate = utilization_rate(load);
   result.specialization = normalized_specialization(row(last.specialization[r]), last.domains.size());
   result.kl_utilization = last.kl_utilization[r].item<double>();
-  result.total_loss = last.losses[r][4].item<double>();
+  result.total_loss = last.loss("total")[r].item<double>();
   return result;
 }
 

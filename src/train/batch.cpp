@@ -35,4 +35,11 @@ TokenBatch gather_batch(const TokenizedSplit& split, const std::vector<std::size
   return {ids, mask, labels};
 }
 
+std::vector<std::size_t> token_lengths(const TokenizedSplit& split) {
+  std::vector<std::size_t> lengths;
+  lengths.reserve(split.encodings.size());
+  for (const auto& e : split.encodings) lengths.push_back(e.ids.size());
+  return lengths;
+}
+
 }  // namespace moecollab

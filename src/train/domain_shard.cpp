@@ -9,7 +9,7 @@
 namespace moecollab {
 
 DomainShard::DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length,
-                         std::uint64_t sampler_seed)
+                         std::uint64_t sampler_seed, LengthBucketing bucketing)
     : name(domain.name),
       labels(domain.labels.names),
       classes(static_cast<std::int64_t>(domain.labels.size())),
@@ -17,7 +17,9 @@ DomainShard::DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::
       train(tokenize_split(tokenizer, domain.train, max_length)),
       val(tokenize_split(tokenizer, domain.val, max_length)),
       test(tokenize_split(tokenizer, domain.test, max_length)),
-      sampler(std::max<std::size_t>(1, domain.train.size()), sampler_seed) {
+      sampler(std::max<std::size_t>(1, domain.train.size()), sampler_seed,
+              train.encodings.empty() ? std::vector<std::size_t>{} : token_lengths(train),
+              train.encodings.empty() ? LengthBucketing{} : bucketing) {
   if (domain.train.empty() || domain.val.empty()) {
     throw Error("domain '" + domain.name + "' has an empty train or val split");
   }

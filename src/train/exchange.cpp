@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {

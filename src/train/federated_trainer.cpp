@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/model/integrate.h"
 #include "moecollab/train/exchange.h"
@@ -101,7 +101,8 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
   }
 
   run_on_every_rank(comm_, [&] {
-    shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank));
+    shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank),
+                                           LengthBucketing{options_.batch_size, options_.length_buckets});
     if (options_.feature_cache) shard_->cache_features(encoder_, kFeatureCacheChunk, options_.cache_progress);
   });
   domain_names_ = comm_.allgather_strings(own.name);

@@ -1,6 +1,6 @@
 #include "moecollab/train/local_trainer.h"
 
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {
@@ -16,7 +16,8 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
   const std::int64_t hidden = options_.encoder.hidden;
   for (std::size_t i = 0; i < domains.size(); ++i) {
-    shards_.emplace_back(domains[i], *tokenizer_, options_.max_length, sampler_seed(options_, i));
+    shards_.emplace_back(domains[i], *tokenizer_, options_.max_length, sampler_seed(options_, i),
+                         LengthBucketing{options_.batch_size, options_.length_buckets});
     if (options_.feature_cache) shards_.back().cache_features(encoder_, kFeatureCacheChunk, options_.cache_progress);
     experts_.push_back(make_expert(options_, hidden, shards_.back().classes, i));
     expert_optimizers_.push_back(make_optimizer(*experts_.back(), options_.expert_lr));

@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/util/error.h"
 
@@ -30,8 +30,10 @@ FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& 
       for (const auto& text : own.unlabelled) texts.push_back({text, 0});
     }
     corpus_ = tokenize_split(*tokenizer_, texts, options_.max_length);
-    sampler_ = std::make_unique<BatchSampler>(
-        texts.size(), options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1));
+    sampler_ = std::make_unique<BatchSampler>(texts.size(),
+                                              options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1),
+                                              token_lengths(corpus_),
+                                              LengthBucketing{options_.batch_size, options_.length_buckets});
   });
   torch::manual_seed(options_.encoder.seed + 1);
   head_ = MlmHead(options_.encoder, options_.tie_decoder);

@@ -12,6 +12,7 @@
 #include "moecollab/io/hdf5.h"
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/error.h"
+#include "moecollab/io/run_dir.h"
 #include "testing/errors.h"
 #include "testing/fixture_domains.h"
 
@@ -74,7 +75,7 @@ TEST(Checkpoint, ResumeContinuesExactlyAsTheUninterruptedRun) {
     LocalTrainer first(options(), data, tokenizer);
     first.run_round();
     first.run_round();
-    save_checkpoint(checkpoint_path(dir, 2), {first.export_state(), info()});
+    save_checkpoint(run_dir::checkpoint_path(dir, 2), {first.export_state(), info()});
   }
   LocalTrainer resumed(options(), data, tokenizer);
   const auto loaded = load_checkpoint(latest_checkpoint(dir));
@@ -93,7 +94,7 @@ TEST(Checkpoint, RefusesWhatDiffers) {
   LocalTrainer trainer(options(), data, tokenizer);
   trainer.run_round();
   const auto dir = temp_dir("refuse");
-  const auto path = checkpoint_path(dir, 1);
+  const auto path = run_dir::checkpoint_path(dir, 1);
   save_checkpoint(path, {trainer.export_state(), info()});
   const auto c = load_checkpoint(path);
   const std::vector<std::string> names = {"animals", "weather", "food"};
@@ -158,7 +159,7 @@ TEST(Checkpoint, KillDuringWriteLeavesThePreviousCheckpointLoadable) {
   trainer.run_round();
   const Checkpoint checkpoint{trainer.export_state(), info()};
   const auto dir = temp_dir("atomic");
-  const auto path = checkpoint_path(dir, 1);
+  const auto path = run_dir::checkpoint_path(dir, 1);
   save_checkpoint(path, checkpoint);
   for (int attempt = 0; attempt < 5; ++attempt) {
     const pid_t child = fork();
@@ -182,13 +183,13 @@ TEST(Checkpoint, KeepsTheNewestAndFindsTheLatest) {
   c.info = info();
   for (int r : {1, 2, 10, 3}) {
     c.state.round = r;
-    save_checkpoint(checkpoint_path(dir, r), c);
+    save_checkpoint(run_dir::checkpoint_path(dir, r), c);
   }
-  EXPECT_EQ(latest_checkpoint(dir), checkpoint_path(dir, 10));
+  EXPECT_EQ(latest_checkpoint(dir), run_dir::checkpoint_path(dir, 10));
   prune_checkpoints(dir, 2);
-  EXPECT_FALSE(fs::exists(checkpoint_path(dir, 2)));
-  EXPECT_TRUE(fs::exists(checkpoint_path(dir, 3)));
-  EXPECT_TRUE(fs::exists(checkpoint_path(dir, 10)));
+  EXPECT_FALSE(fs::exists(run_dir::checkpoint_path(dir, 2)));
+  EXPECT_TRUE(fs::exists(run_dir::checkpoint_path(dir, 3)));
+  EXPECT_TRUE(fs::exists(run_dir::checkpoint_path(dir, 10)));
 }
 
 }  // namespace moecollab

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "moecollab/io/registry.h"
-#include "moecollab/train/contribution.h"
+#include "moecollab/io/contribution.h"
 #include "testing/errors.h"
 #include "testing/temp.h"
 

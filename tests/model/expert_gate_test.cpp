@@ -45,7 +45,7 @@ TEST(Gate, SoftmaxOfLinearByHand) {
   g->to(torch::kFloat64);
   set_linear(g->gate, {1, 0, 0, 1, 1, 1}, {0, 0, 0});
   const auto h = torch::tensor({0.0, 0.0, std::log(2.0), 0.0}, torch::kFloat64).view({2, 2});
-  const auto p = g->probabilities(h);
+  const auto p = torch::softmax(g->forward(h), -1);
   const auto expected = torch::tensor({1 / 3.0, 1 / 3.0, 1 / 3.0, 0.4, 0.2, 0.4}, torch::kFloat64).view({2, 3});
   EXPECT_TRUE(torch::allclose(p, expected, 1e-12, 1e-12));
   EXPECT_EQ(g->experts(), 3);

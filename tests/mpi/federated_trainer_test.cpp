@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/train/local_trainer.h"

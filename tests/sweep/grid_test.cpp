@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "moecollab/util/error.h"
+#include "moecollab/io/run_dir.h"
 #include "testing/errors.h"
 #include "testing/temp.h"
 
@@ -76,7 +77,7 @@ TEST(SweepGrid, PendingSkipsCompletedRuns) {
   EXPECT_EQ(pending_points(grid).size(), 12u);
   for (std::size_t i : {0u, 5u}) {
     std::filesystem::create_directories(sweep_point(grid, i).run_dir);
-    std::ofstream(std::filesystem::path(sweep_point(grid, i).run_dir) / kRunCompletedMarker) << "";
+    std::ofstream(run_dir::completed_marker_path(sweep_point(grid, i).run_dir)) << "";
   }
   const auto pending = pending_points(grid);
   EXPECT_EQ(pending.size(), 10u);

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "moecollab/comm/fusion.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 #include "testing/fixture_domains.h"
 

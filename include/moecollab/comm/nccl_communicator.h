@@ -33,6 +33,8 @@ class NcclCommunicator : public Communicator {
   static int device_count();
 
  private:
+  // The all-to-all of alltoall_rows, its calls and bytes counted under `op`.
+  std::vector<torch::Tensor> exchange_rows(const std::vector<torch::Tensor>& send, const char* op);
   struct State;
   void allreduce(torch::Tensor& tensor, bool max, const char* name);
 

@@ -14,7 +14,6 @@
 
 namespace moecollab {
 
-constexpr std::int64_t kCheckpointFormatVersion = 1;
 
 struct CheckpointInfo {
   std::string encoder_fingerprint;     // hex, parameter_fingerprint of the encoder
@@ -51,8 +50,6 @@ std::string trained_encoder_hint(const CheckpointInfo& info);
 void check_compatible(const Checkpoint& checkpoint, const std::string& path, const CheckpointInfo& run,
                       const std::vector<std::string>& domains, const std::vector<std::vector<std::string>>& labels);
 
-// DIR/round-000004.h5 and friends.
-std::string checkpoint_path(const std::string& dir, std::int64_t round);
 // Whether `dir` holds any checkpoint (round-*.h5).
 bool has_checkpoints(const std::string& dir);
 // The checkpoint of the highest round in `dir`, or Error when there is none.

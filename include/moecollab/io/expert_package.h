@@ -14,7 +14,6 @@
 
 namespace moecollab {
 
-constexpr std::int64_t kExpertPackageFormatVersion = 1;
 
 struct ExpertManifest {
   std::string domain;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "moecollab/io/run_dir.h"
+
 namespace moecollab::h5 {
 
 // Owns one HDF5 identifier (file, group, dataset, dataspace, property list ...).
@@ -40,15 +42,16 @@ Handle open_file(const std::string& path, Mode mode);
 // REQUIRES: every dataset and attribute the writer will use already exists.
 void start_swmr(const Handle& file);
 
-// Throws Error unless the file's /@format is `format` and /@format_version is
-// `version`: "PATH: not a MoECollab WHAT (no format attribute 'FORMAT')" or
-// "PATH: WHAT format version N, this build reads version M".
-void require_format(const Handle& file, const std::string& path, const std::string& format, std::int64_t version,
-                    const std::string& what);
+// Throws Error unless the file's /@format is format.name and /@format_version
+// is format.version: "PATH: not a MoECollab WHAT (no format attribute 'FORMAT')"
+// or "PATH: WHAT format version N, this build reads version M".
+void require_format(const Handle& file, const std::string& path, const run_dir::FileFormat& format);
 void flush(const Handle& file);
 
 Handle create_group(const Handle& parent, const std::string& name);
 Handle open_group(const Handle& parent, const std::string& name);
+// A dataset, to read its attributes.
+Handle open_dataset(const Handle& parent, const std::string& name);
 bool exists(const Handle& parent, const std::string& name);
 
 // A whole tensor as a dataset of its dtype and shape (float32/64, int32/64, uint8).

@@ -10,11 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "moecollab/train/pretrainer.h"
+#include "moecollab/train/report.h"
 
 namespace moecollab {
 
-constexpr std::int64_t kPretrainLogFormatVersion = 1;
 
 struct PretrainLogHeader {
   std::map<std::string, std::string> config;  // every option, as text

@@ -16,7 +16,6 @@
 
 namespace moecollab {
 
-constexpr std::int64_t kRunLogFormatVersion = 1;
 
 struct RunLogHeader {
   std::map<std::string, std::string> config;  // every option, as text

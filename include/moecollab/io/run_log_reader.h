@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,13 @@ struct RunLogData {
   // One row per round, shapes as in docs/hdf5-layout.md (R = rounds()).
   torch::Tensor round, losses, kl_utilization, utilization, top1_counts, specialization, moe_accuracy, moe_macro_f1,
       expert_accuracy, expert_macro_f1, seconds, bytes_sent;
+  // Each dataset's /@columns as the file has them (losses, seconds, bytes_sent).
+  std::map<std::string, std::vector<std::string>> columns;
   std::int64_t rounds() const { return round.size(0); }
+  // One named column (R values) of losses, seconds or bytes_sent, as the file's
+  // @columns place it; Error naming the file, dataset and column when absent.
+  torch::Tensor column(const std::string& dataset, const std::string& name) const;
+  torch::Tensor loss(const std::string& name) const { return column("losses", name); }
 };
 
 // The file's /@format ("" when it has none).

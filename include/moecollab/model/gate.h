@@ -12,10 +12,8 @@ namespace moecollab {
 class GateImpl : public torch::nn::Module {
  public:
   GateImpl(std::int64_t hidden, std::int64_t experts);
-  // h: b×d. Returns b×E gate logits.
+  // h: b×d. Returns b×E gate logits; the routing weights g are their softmax.
   torch::Tensor forward(const torch::Tensor& h);
-  // b×E routing weights g (rows sum to 1).
-  torch::Tensor probabilities(const torch::Tensor& h);
   std::int64_t experts() const { return experts_; }
 
   torch::nn::Linear gate{nullptr};

@@ -12,7 +12,7 @@
 
 #include "moecollab/data/tokenizer.h"
 #include "moecollab/model/encoder.h"
-#include "moecollab/train/trainer_state.h"
+#include "moecollab/model/named_tensors.h"
 
 namespace moecollab {
 

@@ -47,10 +47,7 @@ struct SweepPoint {
 // index = (i1 · |λ2| + i2) · |seeds| + i_seed. Throws Error when index >= sweep_size.
 SweepPoint sweep_point(const SweepGrid& grid, std::size_t index);
 
-// The marker slurm/sweep.sbatch writes in a run directory when the run finished.
-constexpr const char* kRunCompletedMarker = "COMPLETED";
-
-// Indices whose run directory has no completion marker, ascending.
+// Indices whose run directory has no completion marker (io/run_dir.h), ascending.
 std::vector<std::size_t> pending_points(const SweepGrid& grid);
 
 }  // namespace moecollab

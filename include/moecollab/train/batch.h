@@ -27,5 +27,7 @@ struct TokenBatch {
 
 // Rows `rows` of `split`, padded to the longest of them.
 TokenBatch gather_batch(const TokenizedSplit& split, const std::vector<std::size_t>& rows, std::int64_t pad_id);
+// Each text's length in tokens (for length-bucketed sampling).
+std::vector<std::size_t> token_lengths(const TokenizedSplit& split);
 
 }  // namespace moecollab

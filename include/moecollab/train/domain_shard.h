@@ -44,7 +44,9 @@ constexpr double kCacheProgressEvery = 5.0;
 
 struct DomainShard {
   // REQUIRES: domain has non-empty train and val splits.
-  DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length, std::uint64_t sampler_seed);
+  // `bucketing`: length-bucketed training batches (BatchSampler); off by default.
+  DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::size_t max_length, std::uint64_t sampler_seed,
+              LengthBucketing bucketing = {});
 
   const TokenizedSplit& split(Split which) const;
   // The next training batch, padded.

@@ -25,6 +25,7 @@
 #include "moecollab/model/mlm_head.h"
 #include "moecollab/data/sampler.h"
 #include "moecollab/train/batch.h"
+#include "moecollab/train/report.h"
 
 namespace moecollab {
 
@@ -34,6 +35,7 @@ struct PretrainOptions {
   int rounds = 4;              // reporting rounds
   int steps = 50;              // optimizer steps per round
   std::size_t batch_size = 32; // texts per rank per step
+  std::size_t length_buckets = 0;  // batches per length-sorted window (BatchSampler); 0: plain shuffle
   std::string optimizer = "adam";  // "adam" or "sgd"
   double lr = 1e-3;             // peak learning rate
   // BERT's schedule: the rate rises linearly over the first `warmup` share of
@@ -54,16 +56,6 @@ struct PretrainOptions {
   // The corpus of rank r: domain r's training texts, plus its unlabelled texts
   // (DIR/unlabelled.txt) when true. Validation and test texts are never read.
   bool use_unlabelled = true;
-};
-
-struct PretrainReport {
-  int round = 0;
-  double loss = 0;      // mean masked-LM cross-entropy over the round's steps, all ranks
-  double accuracy = 0;  // share of masked tokens predicted exactly, all ranks
-  std::uint64_t masked_tokens = 0;  // predicted in the round, all ranks
-  double learning_rate = 0;         // at the round's last step
-  double seconds = 0;
-  std::uint64_t bytes_sent = 0;  // this rank's
 };
 
 class FederatedPretrainer {

@@ -80,4 +80,16 @@ double kl_to_uniform(const std::vector<double>& utilization);
 // (federated runs: "| 2.1 s (compute 1.8, comm 0.3) | mpi sent 1.20 MB").
 std::string format_round(const RoundReport& report);
 
+// One round of federated masked-LM pre-training (train/pretrainer.h), as printed
+// and logged (io/pretrain_log.h).
+struct PretrainReport {
+  int round = 0;
+  double loss = 0;      // mean masked-LM cross-entropy over the round's steps, all ranks
+  double accuracy = 0;  // share of masked tokens predicted exactly, all ranks
+  std::uint64_t masked_tokens = 0;  // predicted in the round, all ranks
+  double learning_rate = 0;         // at the round's last step
+  double seconds = 0;
+  std::uint64_t bytes_sent = 0;  // this rank's
+};
+
 }  // namespace moecollab

@@ -45,6 +45,10 @@ struct TrainOptions {
   int local_steps = 50;
   int gate_steps = 50;
   std::size_t batch_size = 32;    // per domain
+  // Length-bucketed training batches (BatchSampler): each window of this many
+  // batches is sorted by text length. 0: plain shuffle. Pays only where the
+  // encoder runs per batch (--encoder-train, --expert-lora, --no-feature-cache).
+  std::size_t length_buckets = 0;
   double expert_lr = 1e-2;
   double gate_lr = 1e-2;
   GateLossWeights loss;

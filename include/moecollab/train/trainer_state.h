@@ -11,11 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace moecollab {
+#include "moecollab/model/named_tensors.h"
 
-// Tensors by path-like names: "parameters/<name>", "adam/exp_avg/<name>",
-// "adam/exp_avg_sq/<name>", "adam/step/<name>" (a 0-dim int64).
-using NamedTensors = std::map<std::string, torch::Tensor>;
+namespace moecollab {
 
 struct ExpertState {
   std::string domain;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "moecollab/train/trainer_state.h"
+#include "moecollab/model/named_tensors.h"
 
 namespace moecollab {
 

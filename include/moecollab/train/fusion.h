@@ -1,6 +1,7 @@
 // Tensor fusion (as Horovod does): the gradients of many parameters packed
-// into one contiguous buffer so that one all-reduce carries all of them, and
-// unpacked back into the parameters' .grad afterwards.
+// into one contiguous buffer, so that one all-reduce carries all of them (the
+// trainers then read their slices back), and a module's values flattened for
+// replica checks. Tensor work only: the all-reduce is the communicator's.
 #pragma once
 
 #include <torch/torch.h>
@@ -15,9 +16,5 @@ torch::Tensor flatten_gradients(const std::vector<torch::Tensor>& parameters);
 
 // The module's parameter values, flattened and concatenated in order (a copy).
 torch::Tensor flatten_parameters(const torch::nn::Module& module);
-
-// Writes consecutive slices of `flat` into each parameter's .grad.
-// REQUIRES: flat.numel() == total numel of the parameters.
-void assign_gradients(const std::vector<torch::Tensor>& parameters, const torch::Tensor& flat);
 
 }  // namespace moecollab

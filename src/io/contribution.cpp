@@ -1,19 +1,11 @@
-#include "moecollab/train/contribution.h"
+#include "moecollab/io/contribution.h"
 
 #include <algorithm>
 
 #include "moecollab/util/error.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab {
-namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
-}  // namespace
 
 void install_package(ExpertState& expert, const ExpertPackage& package, const std::string& path) {
   const auto& m = package.manifest;
@@ -21,8 +13,8 @@ void install_package(ExpertState& expert, const ExpertPackage& package, const st
     throw Error(path + ": domain: package is for '" + m.domain + "', its rank's data is domain '" + expert.domain + "'");
   }
   if (m.labels != expert.labels) {
-    throw Error(path + ": labels: package has [" + joined(m.labels) + "], domain '" + expert.domain + "' has [" +
-                joined(expert.labels) + "]");
+    throw Error(path + ": labels: package has [" + join(m.labels) + "], domain '" + expert.domain + "' has [" +
+                join(expert.labels) + "]");
   }
   NamedTensors tensors;
   for (const auto& [name, t] : package.tensors) {
@@ -42,7 +34,7 @@ NamedTensors carry_gate(const NamedTensors& base_gate, const std::vector<std::st
     const auto it = std::find(base_domains.begin(), base_domains.end(), d);
     if (it != base_domains.end()) kept_rows.push_back(it - base_domains.begin());
   }
-  if (kept_rows.empty()) throw Error("the new mixture keeps none of the model's experts (" + joined(base_domains) + ")");
+  if (kept_rows.empty()) throw Error("the new mixture keeps none of the model's experts (" + join(base_domains) + ")");
   const auto kept_bias = bias.index_select(0, torch::tensor(kept_rows)).mean();
   auto generator = at::detail::createCPUGenerator(seed);
   auto new_weight = torch::zeros({static_cast<std::int64_t>(domains.size()), weight.size(1)}, weight.options());

@@ -1,4 +1,4 @@
-#include "moecollab/io/safetensors.h"
+#include "moecollab/model/safetensors.h"
 
 #include <gtest/gtest.h>
 
