@@ -10,6 +10,7 @@ int train_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int predict_main(int argc, char** argv);
 int encode_main(int argc, char** argv);
+int tokenize_main(int argc, char** argv);
 int pretrain_main(int argc, char** argv);
 int sweep_point_main(int argc, char** argv);
 int sweep_summary_main(int argc, char** argv);

@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"train", moecollab::cli::train_main,
      "federated training under mpirun, one rank per domain (mpirun -np E moecollab train ...)"},
     {"encode", moecollab::cli::encode_main, "token ids and encoder features of texts (JSON lines)"},
+    {"tokenize", moecollab::cli::tokenize_main, "WordPiece token ids of texts with a vocabulary (JSON lines)"},
     {"pretrain", moecollab::cli::pretrain_main,
      "federated masked-LM pre-training of the shared encoder under mpirun (FedSGD or FedAvg)"},
     {"predict", moecollab::cli::predict_main, "classify texts with a trained checkpoint (no MPI needed)"},

@@ -203,7 +203,9 @@ int predict_main(int argc, char** argv) {
     std::vector<std::size_t> all_rows(rows_chunk.size());
     for (std::size_t i = 0; i < all_rows.size(); ++i) all_rows[i] = i;
     const auto batch = gather_batch(split, all_rows, vocab.pad_id());
-    const auto mix = mixture_forward(m.experts, m.gate, encode_views(m.encoder, m.experts, batch, false), false);
+    // Routed as the run was trained and evaluated (dense, or each row's top-k experts).
+    const auto mix = mixture_forward(m.experts, m.gate, encode_views(m.encoder, m.experts, batch, false), false,
+                                     run.train.top_k);
     const auto gate = torch::softmax(mix.gate_logits, 1);
     for (std::size_t i = 0; i < rows_chunk.size(); ++i) {
       const auto row = static_cast<std::int64_t>(i);

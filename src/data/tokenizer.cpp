@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <utf8proc.h>
+
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
 #include "moecollab/util/hash.h"
@@ -61,27 +63,42 @@ std::uint64_t Vocabulary::fingerprint() const {
   return h;
 }
 
-// ---- Character classes (BERT's _is_whitespace / _is_control / _is_punctuation)
+// ---- Character classes (BERT's _is_whitespace / _is_control / _is_punctuation),
+// from utf8proc's Unicode tables (categories, canonical decomposition, case).
 
 namespace {
 
+utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
+
+// Space separators, and the line and paragraph separators U+2028/U+2029 (as
+// Hugging Face's tokenizers; Google's Python BERT keeps those two as letters).
 bool is_whitespace(char32_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x205F || c == 0x3000;
+  if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return true;
+  const auto cat = category(c);
+  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP;
 }
 
+// Control, format, surrogate and private-use characters (Cc, Cf, Cs, Co) but tab,
+// newline and carriage return: removed. Unassigned code points (Cn) are kept, as
+// Hugging Face's tokenizers keep them (a word holding one becomes [UNK]), so a
+// character that a newer Unicode assigns is not silently dropped either.
 bool is_control(char32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
-  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0xAD || (c >= 0x200B && c <= 0x200F) ||
-         (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) || c == 0xFEFF;
+  switch (category(c)) {
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO: return true;
+    default: return false;
+  }
 }
 
+// ASCII symbols count as punctuation too ($, +, ^, ...), as in BERT.
 bool is_punctuation(char32_t c) {
   if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
-  return c == 0xA1 || c == 0xA7 || c == 0xAB || c == 0xB6 || c == 0xB7 || c == 0xBB || c == 0xBF ||
-         c == 0x37E || c == 0x387 || (c >= 0x2010 && c <= 0x2027) || (c >= 0x2030 && c <= 0x205E) ||
-         (c >= 0x3001 && c <= 0x3003) || (c >= 0x3008 && c <= 0x3011) || (c >= 0x3014 && c <= 0x301F) ||
-         (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20);
+  switch (category(c)) {
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF: case UTF8PROC_CATEGORY_PO: return true;
+    default: return false;
+  }
 }
 
 bool is_cjk(char32_t c) {
@@ -89,52 +106,77 @@ bool is_cjk(char32_t c) {
          (c >= 0x2A700 && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-char32_t to_lower(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c < 0xC0) return c;
-  if (c <= 0xDE) return c == 0xD7 ? c : c + 32;
-  if (c >= 0x100 && c <= 0x17F) {
-    if (c == 0x130) return 'i';
-    if (c == 0x178) return 0xFF;
-    const bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
-    const bool even_upper = (c <= 0x137) || (c >= 0x14A && c <= 0x177);
-    if (odd_upper && (c % 2 == 1)) return c + 1;
-    if (even_upper && (c % 2 == 0) && c != 0x138) return c + 1;
-    return c;
+// What an uncased BERT makes of one code point: its canonical decomposition (NFD)
+// without the nonspacing marks (accents), lower-cased.
+std::vector<char32_t> normalize_uncased(char32_t c) {
+  utf8proc_int32_t parts[32];
+  int last_boundclass = 0;
+  const auto n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), parts, 32, UTF8PROC_DECOMPOSE,
+                                         &last_boundclass);
+  std::vector<char32_t> out;
+  if (n < 0 || n > 32) {  // cannot happen for a valid code point: keep it as it is
+    out.push_back(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+    return out;
   }
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;  // Greek capitals
-  if (c == 0x386) return 0x3AC;
-  if (c >= 0x388 && c <= 0x38A) return c + 37;
-  if (c == 0x38C) return 0x3CC;
-  if (c == 0x38E || c == 0x38F) return c + 63;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;  // Cyrillic capitals
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
+  for (utf8proc_ssize_t i = 0; i < n; ++i) {
+    if (utf8proc_category(parts[i]) == UTF8PROC_CATEGORY_MN) continue;
+    out.push_back(static_cast<char32_t>(utf8proc_tolower(parts[i])));
+  }
+  return out;
 }
 
-// Base letter of a precomposed letter (its NFD without combining marks), or 0.
-char32_t strip_accent(char32_t c) {
-  static const char kLatin1[] =  // U+00C0..U+00FF
-      "AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y";
-  static const char kLatinA[] =  // U+0100..U+017F
-      "AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLl."
-      "...NnNnNn...OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZz.";
-  static_assert(sizeof kLatin1 == 0x40 + 1 && sizeof kLatinA == 0x80 + 1, "one entry per code point");
-  char base = '.';
-  if (c >= 0xC0 && c <= 0xFF) base = kLatin1[c - 0xC0];
-  else if (c >= 0x100 && c <= 0x17F) base = kLatinA[c - 0x100];
-  if (base != '.') return static_cast<char32_t>(base);
-  switch (c) {
-    case 0x3AC: return 0x3B1; case 0x3AD: return 0x3B5; case 0x3AE: return 0x3B7;
-    case 0x3AF: case 0x3CA: case 0x390: return 0x3B9;
-    case 0x3CC: return 0x3BF; case 0x3CD: case 0x3CB: case 0x3B0: return 0x3C5; case 0x3CE: return 0x3C9;
-    case 0x439: return 0x438; case 0x419: return 0x418; case 0x451: return 0x435; case 0x401: return 0x415;
-    case 0x457: return 0x456; case 0x45E: return 0x443;
-    default: return 0;
+}  // namespace
+
+namespace {
+
+// The text's code points with controls, NUL and U+FFFD removed and every
+// whitespace character made a space (BERT's clean_text). An invalid byte is
+// skipped alone, as BERT drops U+FFFD.
+std::vector<char32_t> cleaned_code_points(std::string_view text) {
+  std::vector<char32_t> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t len = 1;
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    if (b0 >= 0xF0) len = 4; else if (b0 >= 0xE0) len = 3; else if (b0 >= 0xC0) len = 2;
+    auto decoded = decode_utf8(text.substr(i, std::min(len, text.size() - i)));
+    if (!decoded || decoded->size() != 1) { ++i; continue; }
+    i += len;
+    const char32_t c = (*decoded)[0];
+    if (c == 0 || c == 0xFFFD || is_control(c)) continue;
+    out.push_back(is_whitespace(c) ? U' ' : c);
   }
+  return out;
 }
 
-bool is_combining_mark(char32_t c) { return c >= 0x300 && c <= 0x36F; }
+bool is_cased(char32_t c) {
+  const auto cat = category(c);
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
+}
+
+bool is_case_ignorable(char32_t c) {
+  const auto cat = category(c);
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CF ||
+         cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_SK;
+}
+
+// Capital sigma at `at` lower-cases to the final ς after a cased letter and not
+// before one (Unicode's Final_Sigma context, as Python's and JavaScript's
+// lower-casing apply it), else to σ.
+char32_t lower_sigma(const std::vector<char32_t>& cps, std::size_t at) {
+  bool before = false, after = false;
+  for (std::size_t j = at; j-- > 0;) {
+    if (is_case_ignorable(cps[j])) continue;
+    before = is_cased(cps[j]);
+    break;
+  }
+  for (std::size_t k = at + 1; k < cps.size(); ++k) {
+    if (is_case_ignorable(cps[k])) continue;
+    after = is_cased(cps[k]);
+    break;
+  }
+  return before && !after ? 0x3C2 : 0x3C3;
+}
 
 }  // namespace
 
@@ -145,30 +187,21 @@ std::vector<std::string> basic_tokenize(std::string_view text, bool lower_case) 
     if (!current.empty()) tokens.push_back(std::move(current));
     current.clear();
   };
-  std::size_t i = 0;
-  while (i < text.size()) {
-    // Decode one code point; an invalid byte is skipped alone, as BERT drops U+FFFD.
-    std::size_t len = 1;
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    if (b0 >= 0xF0) len = 4; else if (b0 >= 0xE0) len = 3; else if (b0 >= 0xC0) len = 2;
-    auto decoded = decode_utf8(text.substr(i, std::min(len, text.size() - i)));
-    if (!decoded || decoded->size() != 1) { ++i; continue; }
-    i += len;
-    char32_t c = (*decoded)[0];
-    if (c == 0 || c == 0xFFFD || is_control(c)) continue;
-    if (is_whitespace(c)) { flush(); continue; }
-    if (lower_case) {
-      c = to_lower(c);
-      if (is_combining_mark(c)) continue;
-      if (char32_t base = strip_accent(c)) c = base;
+  const auto cps = cleaned_code_points(text);
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    const char32_t c = cps[i];
+    if (c == U' ') { flush(); continue; }
+    std::vector<char32_t> chars = {c};
+    if (lower_case) chars = c == 0x3A3 ? std::vector<char32_t>{lower_sigma(cps, i)} : normalize_uncased(c);
+    for (const char32_t d : chars) {
+      if (is_punctuation(d) || is_cjk(d)) {
+        flush();
+        append_utf8(current, d);
+        flush();
+      } else {
+        append_utf8(current, d);
+      }
     }
-    if (is_punctuation(c) || is_cjk(c)) {
-      flush();
-      append_utf8(current, c);
-      flush();
-      continue;
-    }
-    append_utf8(current, c);
   }
   flush();
   return tokens;

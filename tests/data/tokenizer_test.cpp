@@ -31,6 +31,19 @@ TEST(BasicTokenizer, LowerCasesStripsAccentsAndSplitsPunctuation) {
   EXPECT_EQ(basic_tokenize("don't stop-now", true), (Tokens{"don", "'", "t", "stop", "-", "now"}));
 }
 
+TEST(BasicTokenizer, AllOfUnicodeNotOnlyLatinGreekCyrillic) {
+  // Beyond the hand-written tables the tokenizer had before utf8proc: Vietnamese,
+  // Latin Extended-B and Additional, a titlecase digraph, Armenian.
+  EXPECT_EQ(basic_tokenize("Vi\xe1\xbb\x87t Nam", true), (Tokens{"viet", "nam"}));           // Việt Nam
+  EXPECT_EQ(basic_tokenize("\xc8\x8e \xe1\xb9\x99 \xc7\x85", true), (Tokens{"o", "r", "\xc7\x86"}));  // Ȏ ṙ ǅ -> o r ǆ
+  EXPECT_EQ(basic_tokenize("\xd5\x80\xd5\xa1\xd5\xb5", true), (Tokens{"\xd5\xb0\xd5\xa1\xd5\xb5"}));  // Հայ -> հայ
+  // Capital sigma lower-cases to the final form at a word's end only (ΟΔΟΣ Σ -> οδος σ).
+  EXPECT_EQ(basic_tokenize("\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\xa3", true),
+            (Tokens{"\xce\xbf\xce\xb4\xce\xbf\xcf\x82", "\xcf\x83"}));
+  // The line separator U+2028 splits words; a tag character (Cf) is removed.
+  EXPECT_EQ(basic_tokenize("a\xe2\x80\xa8" "b x\xf3\xa0\x80\x81y", true), (Tokens{"a", "b", "xy"}));
+}
+
 TEST(BasicTokenizer, KeepsCaseWhenAskedAndCleansText) {
   EXPECT_EQ(basic_tokenize("H\xC3\xA9llo World", false), (Tokens{"H\xC3\xA9llo", "World"}));
   EXPECT_EQ(basic_tokenize("a\x01" "b\xE2\x80\x8B" "c \xEF\xBF\xBD d", true), (Tokens{"abc", "d"}));  // control, ZWSP, U+FFFD

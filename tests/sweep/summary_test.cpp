@@ -11,49 +11,16 @@
 
 #include "moecollab/io/hdf5.h"
 #include "moecollab/io/run_log.h"
-#include "moecollab/train/utilization.h"
 #include "testing/errors.h"
+#include "testing/run_logs.h"
 #include "testing/temp.h"
 
 namespace moecollab {
 namespace {
 
 namespace fs = std::filesystem;
-
-RunLogHeader header() {
-  RunLogHeader h;
-  h.config = {{"rounds", "3"}};
-  h.git_revision = "test";
-  h.world_size = 2;
-  h.domains = {"news", "law"};
-  h.labels = {{"a", "b"}, {"x", "y", "z"}};
-  return h;
-}
-
-// A round whose accuracies and routing are determined by `x`.
-RoundReport round_report(int round, double x) {
-  RoundReport r;
-  r.round = round;
-  r.rounds = 3;
-  r.gate = {0.5, 0.2, 0.01, 0.5 + x};
-  for (int d = 0; d < 2; ++d) {
-    DomainReport dr;
-    dr.domain = d == 0 ? "news" : "law";
-    dr.moe = {x + 0.1 * d, x / 2 + 0.1 * d, 10};
-    dr.expert = {0.5, 0.5, 10};
-    dr.utilization = d == 0 ? std::vector<double>{0.8, 0.2} : std::vector<double>{x, 1 - x};
-    dr.top1 = d == 0 ? std::vector<double>{30, 0} : std::vector<double>{2, 8};  // 30 and 10 samples
-    r.domains.push_back(dr);
-  }
-  r.utilization = global_utilization(r.domains);
-  return r;
-}
-
-void write_log(const std::string& path, const std::vector<RoundReport>& rounds) {
-  fs::create_directories(fs::path(path).parent_path());
-  RunLog log(path, header());
-  for (const auto& r : rounds) log.append(r);
-}
+using testing::round_report;
+using testing::write_log;
 
 SweepGrid make_grid(const std::string& dir) {
   fs::remove_all(dir);
