@@ -23,8 +23,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const std::string tmp = temporary_path(path);
   {
     auto file = h5::open_file(tmp, h5::Mode::kCreate);
-    h5::write_attribute(file, "format", std::string(run_dir::kCheckpoint.name));
-    h5::write_attribute(file, "format_version", run_dir::kCheckpoint.version);
+    h5::write_format(file, run_dir::kCheckpoint);
     h5::write_attribute(file, "round", checkpoint.state.round);
     h5::write_attribute(file, "experts", static_cast<std::int64_t>(checkpoint.state.experts.size()));
     h5::write_attribute(file, "encoder_fingerprint", checkpoint.info.encoder_fingerprint);

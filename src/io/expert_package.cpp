@@ -80,8 +80,7 @@ void save_expert_package(const std::string& path, ExpertPackage package) {
   const auto tmp = temporary_path(path);
   {
     const auto file = h5::open_file(tmp, h5::Mode::kCreate);
-    h5::write_attribute(file, "format", std::string(run_dir::kExpertPackage.name));
-    h5::write_attribute(file, "format_version", run_dir::kExpertPackage.version);
+    h5::write_format(file, run_dir::kExpertPackage);
     h5::write_attribute(file, "domain", m.domain);
     h5::write_attribute(file, "version", m.version);
     h5::write_attribute(file, "contributor", m.contributor);

@@ -279,6 +279,11 @@ std::int64_t read_int_attribute(const Handle& object, const std::string& name) {
   return value;
 }
 
+void write_format(const Handle& file, const run_dir::FileFormat& format) {
+  write_attribute(file, "format", std::string(format.name));
+  write_attribute(file, "format_version", format.version);
+}
+
 void require_format(const Handle& file, const std::string& path, const run_dir::FileFormat& format) {
   const std::string what = format.what;
   if (!has_attribute(file, "format") || read_string_attribute(file, "format") != format.name) {

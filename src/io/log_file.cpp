@@ -6,8 +6,7 @@ namespace moecollab::h5 {
 
 Handle create_log_file(const std::string& path, const LogIdentity& identity) {
   auto file = open_file(path, Mode::kCreate);
-  write_attribute(file, "format", identity.format);
-  write_attribute(file, "format_version", identity.format_version);
+  write_format(file, identity.format);
   write_attribute(file, "created", utc_timestamp());
   write_attribute(file, "git_revision", identity.git_revision);
   write_attribute(file, "world_size", identity.world_size);

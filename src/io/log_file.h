@@ -13,8 +13,7 @@
 namespace moecollab::h5 {
 
 struct LogIdentity {
-  std::string format;  // run_dir::kRunLog.name, run_dir::kPretrainLog.name
-  std::int64_t format_version = 1;
+  run_dir::FileFormat format;  // run_dir::kRunLog or run_dir::kPretrainLog
   std::string git_revision;
   std::int64_t world_size = 1;
   std::vector<std::string> domains;

@@ -26,7 +26,7 @@ struct RunLog::Datasets {
 
 RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::make_unique<Datasets>()) {
   auto& d = *d_;
-  d.file = h5::create_log_file(path, {run_dir::kRunLog.name, run_dir::kRunLog.version, header.git_revision,
+  d.file = h5::create_log_file(path, {run_dir::kRunLog, header.git_revision,
                                       header.world_size, header.domains, header.config});
   d.domains = header.domains.size();
   d.experts = header.domains.size();

@@ -5,11 +5,11 @@
 #include <map>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/io/run_log_reader.h"
 #include "moecollab/train/utilization.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
-#include "moecollab/io/run_dir.h"
 
 namespace moecollab {
 namespace {
@@ -174,8 +174,7 @@ void write_summary_hdf5(const SweepSummary& s, const std::string& path) {
   const auto tmp = temporary_path(path);
   {
     const auto file = h5::open_file(tmp, h5::Mode::kCreate);
-    h5::write_attribute(file, "format", std::string("moecollab-sweep-summary"));
-    h5::write_attribute(file, "format_version", std::int64_t{1});
+    h5::write_format(file, run_dir::kSweepSummary);
     h5::write_attribute(file, "created", utc_timestamp());
     h5::write_attribute(file, "grid", s.grid);
     h5::write_attribute(file, "domains", s.domains);

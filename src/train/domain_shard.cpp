@@ -17,8 +17,8 @@ DomainShard::DomainShard(const Domain& domain, const Tokenizer& tokenizer, std::
       train(tokenize_split(tokenizer, domain.train, max_length)),
       val(tokenize_split(tokenizer, domain.val, max_length)),
       test(tokenize_split(tokenizer, domain.test, max_length)),
-      sampler(std::max<std::size_t>(1, domain.train.size()), sampler_seed,
-              train.encodings.empty() ? std::vector<std::size_t>{} : token_lengths(train),
+      // An empty split still gets a (1-row) sampler, so the error below can name the domain.
+      sampler(std::max<std::size_t>(1, domain.train.size()), sampler_seed, token_lengths(train),
               train.encodings.empty() ? LengthBucketing{} : bucketing) {
   if (domain.train.empty() || domain.val.empty()) {
     throw Error("domain '" + domain.name + "' has an empty train or val split");

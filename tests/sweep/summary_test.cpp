@@ -76,6 +76,7 @@ TEST(SweepSummary, LastRoundAcrossResumedLogs) {
   write_summary_hdf5(summary, h5path);
   const auto file = h5::open_file(h5path, h5::Mode::kRead);
   EXPECT_EQ(h5::read_string_attribute(file, "format"), "moecollab-sweep-summary");
+  EXPECT_EQ(h5::read_int_attribute(file, "format_version"), 1);
   EXPECT_EQ(h5::read_strings_attribute(file, "runs"), (std::vector<std::string>{a.name, b.name}));
   const auto acc = h5::read_tensor(file, "moe_accuracy");
   ASSERT_EQ(acc.sizes(), (std::vector<std::int64_t>{2, 2}));

@@ -46,6 +46,8 @@ void start_swmr(const Handle& file);
 // is format.version: "PATH: not a MoECollab WHAT (no format attribute 'FORMAT')"
 // or "PATH: WHAT format version N, this build reads version M".
 void require_format(const Handle& file, const std::string& path, const run_dir::FileFormat& format);
+// Writes /@format and /@format_version, what require_format checks.
+void write_format(const Handle& file, const run_dir::FileFormat& format);
 void flush(const Handle& file);
 
 Handle create_group(const Handle& parent, const std::string& name);

@@ -28,6 +28,7 @@ constexpr FileFormat kPretrainLog{"moecollab-pretrain-log", 1, "pre-training log
 constexpr FileFormat kCheckpoint{"moecollab-checkpoint", 1, "checkpoint"};
 constexpr FileFormat kExpertPackage{"moecollab-expert-package", 1, "expert package"};
 constexpr FileFormat kRegistryIndex{"moecollab-registry", 1, "registry index"};
+constexpr FileFormat kSweepSummary{"moecollab-sweep-summary", 1, "sweep summary"};
 
 // RUN_DIR/log.h5 for a run that starts at round 1, else RUN_DIR/log-from-round-N.h5.
 std::string log_path(const std::string& dir, std::int64_t first_round);
