@@ -130,7 +130,7 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
        "federated features exchange refuses it (it would have to send sequence hidden states)")
       ("expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
        "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")
-      ("top-k", po::value(&t.top_k)->default_value(t.top_k),
+      ("top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
        "route each text to its K highest-weighted experts only (weights renormalised over them; features "
        "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")
       ("on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {

@@ -28,20 +28,6 @@ torch::Tensor mix_expert_logits(const torch::Tensor& stacked, const torch::Tenso
   return (stacked * gate.unsqueeze(2)).sum(1);
 }
 
-torch::Tensor routed_experts(const torch::Tensor& gate_logits, std::int64_t top_k) {
-  const auto experts = gate_logits.size(1);
-  if (top_k <= 0 || top_k >= experts) return torch::ones_like(gate_logits, torch::kBool);
-  const auto chosen = std::get<1>(gate_logits.detach().topk(top_k, 1));
-  return torch::zeros_like(gate_logits, torch::kBool).scatter(1, chosen, true);
-}
-
-torch::Tensor routing_weights(const torch::Tensor& gate_logits, std::int64_t top_k) {
-  const auto g = torch::softmax(gate_logits, 1);
-  if (top_k <= 0 || top_k >= gate_logits.size(1)) return g;
-  const auto kept = g * routed_experts(gate_logits, top_k).to(g.scalar_type());
-  return kept / kept.sum(1, /*keepdim=*/true);
-}
-
 torch::Tensor integrate(const std::vector<torch::Tensor>& logits, const torch::Tensor& gate) {
   return mix_expert_logits(stack_expert_logits(logits), gate);
 }

@@ -72,6 +72,7 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
   run_on_every_rank(comm_, [&] {
     encoder_ = make_encoder(options_);
     check_train_options(options_);
+    router_ = Router(options_.routing);
     if (options_.expert_lora.enabled()) {
       // Expert q would need every row's b×L×d states below its adapted layers, not
       // the b×d features: max-length times the bytes of the exchange.
@@ -150,11 +151,12 @@ void FederatedTrainer::score_rows(Forward& f, torch::Tensor input, bool train) {
   f.own_logits = pad_logits(expert_->forward(input), c_max_);
 }
 
-FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& features, bool train) {
+FederatedTrainer::Forward FederatedTrainer::forward_sparse(const torch::Tensor& features, bool train) {
   Forward f;
+  f.sparse = true;
   f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
   f.gate_logits = gate_->forward(f.features);
-  const auto routed = routed_experts(f.gate_logits, options_.top_k);
+  const auto routed = router_.routed(f.gate_logits);
   std::vector<torch::Tensor> send;
   for (std::int64_t q = 0; q < comm_.size(); ++q) {
     f.routed.push_back(routed.select(1, q).nonzero().reshape(-1));
@@ -174,12 +176,12 @@ FederatedTrainer::Forward FederatedTrainer::forward_top_k(const torch::Tensor& f
     f.stacked.select(1, q).index_copy_(0, f.routed[static_cast<std::size_t>(q)], back[static_cast<std::size_t>(q)]);
   }
   if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
-  f.mixed = mix_expert_logits(f.stacked, routing_weights(f.gate_logits, options_.top_k));
+  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
   return f;
 }
 
 FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
-  if (top_k_routing()) return forward_top_k(features, train);
+  if (router_.sparse(comm_.size())) return forward_sparse(features, train);
   Forward f;
   f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
   score_rows(f, exchange_features(comm_, features, f.counts), train);
@@ -188,7 +190,7 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
   f.stacked = torch::stack(received, 1);
   if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
   f.gate_logits = gate_->forward(f.features);
-  f.mixed = mix_expert_logits(f.stacked, torch::softmax(f.gate_logits, 1));
+  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
   return f;
 }
 
@@ -226,7 +228,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     std::vector<torch::Tensor> grads;
     for (std::int64_t q = 0; q < f.stacked.size(1); ++q) {
       auto g = f.stacked.grad().select(1, q);
-      grads.push_back(f.routed.empty() ? g.contiguous() : g.index_select(0, f.routed[static_cast<std::size_t>(q)]));
+      grads.push_back(!f.sparse ? g.contiguous() : g.index_select(0, f.routed[static_cast<std::size_t>(q)]));
     }
     f.own_logits.backward(return_logit_grads(comm_, grads));
   }
@@ -313,7 +315,7 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
     record_routing(routing, f.gate_logits, moe, data.labels, chunks[static_cast<std::size_t>(i)].front(),
                    options_.log_routing);
     // Its own expert alone on its own rows (with top-k the mixture may not have asked it).
-    const auto alone = f.routed.empty() ? predictions(f.stacked.select(1, own), shard_->classes)
+    const auto alone = !f.sparse ? predictions(f.stacked.select(1, own), shard_->classes)
                                         : predictions(pad_logits(expert_->forward(features), c_max_), shard_->classes);
     moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
     expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());

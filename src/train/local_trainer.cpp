@@ -72,7 +72,8 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     if (!parts.empty()) views.experts.push_back(torch::cat(parts));
   }
   // A trained encoder learns through the experts too, so their forward keeps its graph.
-  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, options_.top_k);
+  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr,
+                                   Router(options_.routing));
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
@@ -107,7 +108,8 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out = mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false, options_.top_k);
+      const auto out = mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false,
+                                       Router(options_.routing));
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);

@@ -71,7 +71,7 @@ void check_train_options(const TrainOptions& o) {
   require(o.adapter >= 1, "--adapter must be at least 1");
   require(o.adapter <= o.encoder.hidden, "--adapter " + std::to_string(o.adapter) + " exceeds the encoder's hidden size " +
                                              std::to_string(o.encoder.hidden) + " (the adapter is a bottleneck)");
-  require(o.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
+  require(o.routing.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
   require(o.expert_lr > 0 && o.gate_lr > 0 && o.encoder_lr > 0, "learning rates must be positive");
   require(o.expert_lora.rank >= 0, "--expert-lora must be 0 (off) or a rank >= 1");
   require(!o.expert_lora.enabled() || (o.expert_lora.layers >= 1 && o.expert_lora.layers <= o.encoder.layers),
@@ -151,7 +151,7 @@ double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder,
 }
 
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads, std::int64_t top_k) {
+                              bool expert_grads, const Router& router) {
   std::vector<torch::Tensor> logits;
   logits.reserve(experts.size());
   {
@@ -161,7 +161,7 @@ MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const to
   MixtureOutput out;
   out.expert_logits = stack_expert_logits(logits);
   out.gate_logits = gate->forward(features);
-  out.mixed = mix_expert_logits(out.expert_logits, routing_weights(out.gate_logits, top_k));
+  out.mixed = mix_expert_logits(out.expert_logits, router.weights(out.gate_logits));
   return out;
 }
 
@@ -194,8 +194,8 @@ EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const 
 }
 
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views, bool expert_grads,
-                              std::int64_t top_k) {
-  if (views.experts.empty()) return mixture_forward(experts, gate, views.shared, expert_grads, top_k);
+                              const Router& router) {
+  if (views.experts.empty()) return mixture_forward(experts, gate, views.shared, expert_grads, router);
   std::vector<torch::Tensor> logits;
   {
     torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
@@ -204,7 +204,7 @@ MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const En
   MixtureOutput out;
   out.expert_logits = stack_expert_logits(logits);
   out.gate_logits = gate->forward(views.shared);
-  out.mixed = mix_expert_logits(out.expert_logits, routing_weights(out.gate_logits, top_k));
+  out.mixed = mix_expert_logits(out.expert_logits, router.weights(out.gate_logits));
   return out;
 }
 

@@ -53,36 +53,3 @@ TEST(Integrate, GradientMatchesFiniteDifferences) {
 }
 
 }  // namespace moecollab
-
-namespace moecollab {
-
-TEST(Routing, DenseIsTheSoftmaxExactlyAndTopKRenormalisesOverTheK) {
-  const auto z = torch::tensor({{0.1, 2.0, -1.0, 0.5}, {3.0, 0.0, 0.2, 0.1}}, torch::kFloat64);
-  for (std::int64_t k : {0, 4, 7}) EXPECT_TRUE(torch::equal(routing_weights(z, k), torch::softmax(z, 1))) << k;
-  const auto w = routing_weights(z, 2);
-  const auto g = torch::softmax(z, 1);
-  // Row 0 keeps experts 1 and 3, row 1 keeps 0 and 2.
-  EXPECT_TRUE(torch::equal(routed_experts(z, 2), torch::tensor({{false, true, false, true}, {true, false, true, false}})));
-  EXPECT_NEAR(w[0][1].item<double>(), (g[0][1] / (g[0][1] + g[0][3])).item<double>(), 1e-15);
-  EXPECT_EQ(w[0][0].item<double>(), 0.0);
-  EXPECT_TRUE(torch::allclose(w.sum(1), torch::ones({2}, torch::kFloat64)));
-}
-
-TEST(Routing, TopKGradientMatchesFiniteDifferences) {
-  auto z = torch::tensor({{0.1, 2.0, -1.0, 0.5}, {3.0, 0.0, 0.2, 0.1}}, torch::kFloat64).requires_grad_(true);
-  const auto o = torch::randn({2, 4, 3}, torch::kFloat64);
-  auto f = [&](const torch::Tensor& logits) { return mix_expert_logits(o, routing_weights(logits, 2)).pow(2).sum(); };
-  f(z).backward();
-  const double h = 1e-6;
-  for (std::int64_t i = 0; i < 2; ++i) {
-    for (std::int64_t j = 0; j < 4; ++j) {
-      auto plus = z.detach().clone(), minus = z.detach().clone();
-      plus[i][j] += h;
-      minus[i][j] -= h;
-      const double numeric = (f(plus).item<double>() - f(minus).item<double>()) / (2 * h);
-      EXPECT_NEAR(z.grad()[i][j].item<double>(), numeric, 1e-6) << i << "," << j;
-    }
-  }
-}
-
-}  // namespace moecollab

@@ -80,14 +80,14 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   auto options = testing::small_options();
   options.local_steps = 5;
   options.joint = joint;
-  options.top_k = std::get<1>(GetParam());
+  options.routing.top_k = std::get<1>(GetParam());
   options.loss = {0.05, 0.3, std::get<2>(GetParam())};
   LocalTrainer local(options, domains, tokenizer);
   FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
   const auto r = static_cast<std::size_t>(comm.rank());
 
   EXPECT_EQ(fed.gate_fingerprint(), parameter_fingerprint(*local.gate()));  // same initial replica
-  if (options.top_k > 0) {
+  if (options.routing.top_k > 0) {
     spread_gate(local.gate());
     spread_gate(fed.gate());
   }
@@ -124,10 +124,10 @@ TEST_P(FederatedRounds, MetricsEqualSingleProcessAndReplicasStayIdentical) {
   const auto tokenizer = testing::fixture_tokenizer(domains);
   auto options = testing::small_options();
   options.rounds = 2;
-  options.top_k = GetParam();
+  options.routing.top_k = GetParam();
   LocalTrainer local(options, domains, tokenizer);
   FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
-  if (options.top_k > 0) {
+  if (options.routing.top_k > 0) {
     spread_gate(local.gate());
     spread_gate(fed.gate());
   }
@@ -182,7 +182,7 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
   options.encoder.layers = 2;
   options.local_steps = 4;
   options.joint = joint;
-  options.top_k = top_k;
+  options.routing.top_k = top_k;
   options.loss = {0.05, 0.3, false};
   options.encoder_training = parse_encoder_training(spec);
   options.encoder_lr = 1e-3;

@@ -21,12 +21,7 @@ torch::Tensor stack_expert_logits(const std::vector<torch::Tensor>& logits, std:
 // Eq. 5. stacked: b×E×c_max, gate: b×E. Returns b×c_max.
 torch::Tensor mix_expert_logits(const torch::Tensor& stacked, const torch::Tensor& gate);
 
-// Top-k routing: each row's gate weights softmax(z) kept on its k largest and
-// renormalised over them (zero elsewhere); the gradient reaches the gate through
-// the kept weights. top_k <= 0 or >= E is dense routing: the softmax itself, exactly.
-torch::Tensor routing_weights(const torch::Tensor& gate_logits, std::int64_t top_k);
-// b×E bool: the experts each row is routed to (every one for dense routing).
-torch::Tensor routed_experts(const torch::Tensor& gate_logits, std::int64_t top_k);
+// The gate's weights come from a Router (model/router.h).
 
 // Eq. 4 and 5 together.
 torch::Tensor integrate(const std::vector<torch::Tensor>& logits, const torch::Tensor& gate);

@@ -78,14 +78,14 @@ class FederatedTrainer {
     torch::Tensor gate_logits;    // b×E
     torch::Tensor mixed;          // b×c_max
     std::vector<std::int64_t> counts;  // every rank's rows in this step
-    // Top-k routing only: routed[q] = indices of this rank's rows sent to expert q
-    // (empty vector: dense; every row went to every expert).
+    // Sparse routing (top-k): routed[q] = indices of this rank's rows sent to expert q.
+    // Dense: every row went to every expert, and routed is empty.
+    bool sparse = false;
     std::vector<torch::Tensor> routed;
   };
   Forward forward(const torch::Tensor& features, bool train);
-  // Top-k: each row's features go only to its k experts (all-to-all-v both ways).
-  Forward forward_top_k(const torch::Tensor& features, bool train);
-  bool top_k_routing() const { return options_.top_k > 0 && options_.top_k < comm_.size(); }
+  // Sparse routing: each row's features go only to its routed experts (all-to-all-v both ways).
+  Forward forward_sparse(const torch::Tensor& features, bool train);
   bool encoder_trains() const { return encoder_optimizer_ != nullptr; }
   // With a trained encoder: the expert's input keeps its gradient; the expert's forward its graph.
   void score_rows(Forward& f, torch::Tensor input, bool train);
@@ -98,6 +98,7 @@ class FederatedTrainer {
   std::unique_ptr<DomainShard> shard_;
   Expert expert_{nullptr};
   Gate gate_{nullptr};
+  Router router_;
   std::unique_ptr<torch::optim::Adam> expert_optimizer_, gate_optimizer_;
   std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
   std::vector<std::string> domain_names_;

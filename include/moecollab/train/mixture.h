@@ -14,6 +14,7 @@
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/expert.h"
 #include "moecollab/model/gate.h"
+#include "moecollab/model/router.h"
 #include "moecollab/train/domain_shard.h"
 #include "moecollab/train/report.h"
 #include "moecollab/train/train_options.h"
@@ -69,10 +70,10 @@ struct MixtureOutput {
   torch::Tensor mixed;          // b×c_max
 };
 
-// Every expert scores every row (the single-process reference); with top_k in
-// (0, E) the mixture uses routing_weights, so only each row's k experts count.
+// Every expert scores every row (the single-process reference); the mixture
+// weighs them with router.weights, so with top-k only each row's k experts count.
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads, std::int64_t top_k = 0);
+                              bool expert_grads, const Router& router = Router());
 
 // What the gate and each expert read of a batch of texts. Without per-expert
 // LoRA they all read the shared features; with it (--expert-lora) the encoder
@@ -88,7 +89,7 @@ EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const 
 // Expert i's view of a batch only (its local phase).
 torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch);
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views,
-                              bool expert_grads, std::int64_t top_k = 0);
+                              bool expert_grads, const Router& router = Router());
 
 // What one collaborative step computed. Losses are those of the whole step
 // (all domains' batches); `mixed` holds the rows this process owns.

@@ -9,6 +9,7 @@
 
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/gate_loss.h"
+#include "moecollab/model/router.h"
 
 namespace moecollab {
 struct CacheProgress;  // train/domain_shard.h
@@ -60,9 +61,8 @@ struct TrainOptions {
   bool feature_cache = true;
   // Called every few seconds while the feature cache fills (the CLI prints it; empty: silent).
   std::function<void(const CacheProgress&)> cache_progress;
-  // Top-k routing: each row goes to its k highest-weighted experts only, weights
-  // renormalised over them; 0 (or >= E) is dense routing, as in the paper.
-  std::int64_t top_k = 0;
+  // How the gate routes rows to experts (model/router.h): dense, as in the paper, unless top-k.
+  RoutingConfig routing;
   std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
   // A gate step whose loss or gate gradient is NaN/Inf on any rank: true stops
   // the run (every rank, one message naming the ranks); false skips the step.
