@@ -18,10 +18,11 @@ import math
 import os
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moecollab_log  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.lines  # noqa: E402
 import matplotlib.ticker  # noqa: E402
@@ -29,24 +30,16 @@ import numpy as np  # noqa: E402
 
 
 def read_log(path):
-    with h5py.File(path, "r", swmr=True) as f:
-        fmt = f.attrs.get("format")
-        if fmt == "moecollab-pretrain-log":
-            sys.exit(f"{path}: a pre-training log (masked-LM loss per round), not a run log: print it with "
-                     f"`moecollab report {path}`; this script draws the routing of a training run (RUN_DIR/log.h5)")
-        if fmt != "moecollab-run-log":
-            sys.exit(f"{path}: not a MoECollab run log")
-        rounds = f["rounds"]
-        names = ["round", "utilization", "specialization", "moe_accuracy", "moe_macro_f1",
-                 "expert_accuracy", "expert_macro_f1"]
-        data = {name: rounds[name][()] for name in names}
-        n = min(len(v) for v in data.values())  # a round being appended may be partial
-        data = {k: v[:n] for k, v in data.items()}
-        data["domains"] = [str(d) for d in f.attrs["domains"]]
-        # integrate: the new mixture evaluated before its gate was trained (round 0)
-        data["before"] = {k: f["before"][k][()] for k in ("moe_accuracy", "moe_macro_f1")} if "before" in f else None
-    if n == 0:
+    if moecollab_log.file_format(path) == moecollab_log.PRETRAIN_LOG[0]:
+        sys.exit(f"{path}: a pre-training log (masked-LM loss per round), not a run log: print it with "
+                 f"`moecollab report {path}`; this script draws the routing of a training run (RUN_DIR/log.h5)")
+    data = moecollab_log.read_rounds(path, ["round", "utilization", "specialization", "moe_accuracy",
+                                            "moe_macro_f1", "expert_accuracy", "expert_macro_f1"])
+    if len(data["round"]) == 0:
         sys.exit(f"{path}: no round logged yet")
+    # integrate: the new mixture evaluated before its gate was trained (round 0)
+    with moecollab_log.open_file(path, moecollab_log.RUN_LOG) as f:
+        data["before"] = {k: f["before"][k][()] for k in ("moe_accuracy", "moe_macro_f1")} if "before" in f else None
     return data
 
 

@@ -10,14 +10,17 @@ H(load)/ln E, utilization rate, specialization mean S(e)/ln D.
 Needs python3-h5py and python3-matplotlib (installed by scripts/setup).
 """
 import argparse
+import os
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moecollab_log  # noqa: E402
 
 PANELS = [
     ("mean_accuracy", "mean MoE accuracy (validation)", "viridis"),
@@ -44,9 +47,7 @@ def main():
     parser.add_argument("summary", help="SWEEP_DIR/summary.h5")
     parser.add_argument("-o", "--out", required=True, help="PNG to write")
     args = parser.parse_args()
-    with h5py.File(args.summary, "r") as f:
-        if f.attrs.get("format") != "moecollab-sweep-summary":
-            sys.exit(f"{args.summary}: not a MoECollab sweep summary")
+    with moecollab_log.open_file(args.summary, moecollab_log.SWEEP_SUMMARY) as f:
         lambda1, lambda2 = f["lambda1"][()], f["lambda2"][()]
         data = {name: f[name][()] for name, _, _ in PANELS}
         seeds = len(np.unique(f["seed"][()]))

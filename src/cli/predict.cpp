@@ -3,6 +3,7 @@
 // checkpoint's options and verified by fingerprint), every expert and the gate.
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,8 +16,10 @@
 #include "moecollab/io/checkpoint.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/batch.h"
+#include "moecollab/train/metrics.h"
 #include "moecollab/train/mixture.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 #include "moecollab/util/hash.h"
 #include "run_options.h"
 
@@ -106,10 +109,21 @@ Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions 
   return m;
 }
 
+// True for the labels that do not start with `prefix` (--within-labels); refuses a prefix no label has.
+torch::Tensor outside_prefix(const std::vector<std::string>& labels, const std::string& prefix) {
+  auto outside = torch::ones({static_cast<std::int64_t>(labels.size())}, torch::kBool);
+  bool any = false;
+  for (std::size_t c = 0; c < labels.size(); ++c) {
+    if (labels[c].rfind(prefix, 0) == 0) outside[static_cast<std::int64_t>(c)] = false, any = true;
+  }
+  if (!any) throw Error("--within-labels '" + prefix + "': no label of the answering expert starts with it");
+  return outside;
+}
+
 }  // namespace
 
 int predict_main(int argc, char** argv) {
-  std::string checkpoint_path, input, output, domain, vocab_path, encoder_spec;
+  std::string checkpoint_path, input, output, domain, vocab_path, encoder_spec, within, scores_path;
   std::vector<std::string> texts;
   po::options_description options("predict");
   options.add_options()
@@ -124,6 +138,12 @@ int predict_main(int argc, char** argv) {
        "absolute or relative to the checkpoint); checked by fingerprint")
       ("vocab", po::value(&vocab_path), "the vocab.txt of a random-encoder run (default: the run's, found as the encoder is); "
                                         "checked by fingerprint")
+      ("within-labels", po::value(&within),
+       "answer only among the labels that start with this prefix (a model trained on pooled domains whose labels are "
+       "'DOMAIN:LABEL', scored per domain: --within-labels quotes:)")
+      ("scores", po::value(&scores_path),
+       "write the scores of the labelled texts here as JSON: scored, accuracy, macro_f1 (over the labels answered or "
+       "true), unknown (labels outside the space answered in, not counted)")
       ("out,o", po::value(&output), "write the JSON lines here instead of standard output");
   po::variables_map vm;
   if (!parse_options(argc, argv,
@@ -182,6 +202,8 @@ int predict_main(int argc, char** argv) {
   };
   std::map<std::string, Score> by_domain;  // by the answering domain
   Score all;
+  std::map<std::string, std::int64_t> label_ids;  // every label answered or true, for macro-F1
+  std::vector<std::int64_t> predicted, truth;
   const auto max_length = run.train.max_length;
   for (const auto& rows_chunk : DomainShard::chunks(rows.size(), run.train.eval_batch)) {
     TokenizedSplit split;
@@ -205,13 +227,15 @@ int predict_main(int argc, char** argv) {
     const auto batch = gather_batch(split, all_rows, vocab.pad_id());
     // Routed as the run was trained and evaluated (dense, or each row's top-k experts).
     const auto mix = mixture_forward(m.experts, m.gate, encode_views(m.encoder, m.experts, batch, false), false,
-                                     run.train.top_k);
+                                     Router(run.train.routing));
     const auto gate = torch::softmax(mix.gate_logits, 1);
     for (std::size_t i = 0; i < rows_chunk.size(); ++i) {
       const auto row = static_cast<std::int64_t>(i);
       const auto d = fixed_domain >= 0 ? fixed_domain : gate[row].argmax().item<std::int64_t>();
       const auto& about = m.about[static_cast<std::size_t>(d)];
-      const auto probs = torch::softmax(mix.mixed[row].narrow(0, 0, static_cast<std::int64_t>(about.labels.size())), 0);
+      auto logits = mix.mixed[row].narrow(0, 0, static_cast<std::int64_t>(about.labels.size()));
+      if (!within.empty()) logits = logits.masked_fill(outside_prefix(about.labels, within), -INFINITY);
+      const auto probs = torch::softmax(logits, 0);
       const auto best = probs.argmax().item<std::int64_t>();
       nlohmann::ordered_json j;
       const auto& source = rows[rows_chunk[i]];
@@ -244,6 +268,10 @@ int predict_main(int argc, char** argv) {
           ++s->scored;
           s->correct += source.label == j["label"].get<std::string>() ? 1 : 0;
         }
+        if (known) {
+          predicted.push_back(label_ids.emplace(j["label"].get<std::string>(), label_ids.size()).first->second);
+          truth.push_back(label_ids.emplace(source.label, label_ids.size()).first->second);
+        }
       }
       out << j.dump() << "\n";
     }
@@ -265,6 +293,12 @@ int predict_main(int argc, char** argv) {
                      name.c_str(), s.scored + s.unknown, accuracy(s), s.scored, name.c_str());
       }
     }
+  }
+  if (!scores_path.empty()) {
+    const auto metrics = classification_metrics(predicted, truth, label_ids.size());
+    nlohmann::ordered_json scores{{"scored", all.scored}, {"accuracy", metrics.accuracy},
+                                  {"macro_f1", metrics.macro_f1}, {"unknown", all.unknown}};
+    write_file_atomically(scores_path, [&scores](std::ostream& f) { f << scores.dump(2) << "\n"; });
   }
   if (all.unknown > 0) {
     std::fprintf(stderr,

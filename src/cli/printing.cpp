@@ -23,10 +23,12 @@ void print_final(const std::vector<DomainReport>& reports, bool test_split, cons
   std::fflush(stdout);
 }
 
-void write_final_json(const std::string& path, const std::vector<DomainReport>& reports, bool test_split, int rounds) {
+void write_final_json(const std::string& path, const std::vector<DomainReport>& reports, bool test_split, int rounds,
+                      double feature_cache_seconds) {
   nlohmann::json j;
   j["split"] = test_split ? "test" : "val";
   j["rounds"] = rounds;
+  j["feature_cache_seconds"] = feature_cache_seconds;
   j["domains"] = nlohmann::json::array();
   for (const auto& d : reports) {
     j["domains"].push_back({{"domain", d.domain},

@@ -17,8 +17,9 @@ void print_cache_progress(const CacheProgress& p);
 // "TITLE (val|test):" then a line per domain.
 void print_final(const std::vector<DomainReport>& reports, bool test_split, const char* title = "final");
 
-// The final table as JSON, written atomically: {"split", "rounds", "domains": [{"domain",
+// The final table as JSON, written atomically: {"split", "rounds", "feature_cache_seconds", "domains": [{"domain",
 // "moe_accuracy", "moe_macro_f1", "expert_accuracy", "expert_macro_f1", "samples", "utilization"}]}.
-void write_final_json(const std::string& path, const std::vector<DomainReport>& reports, bool test_split, int rounds);
+void write_final_json(const std::string& path, const std::vector<DomainReport>& reports, bool test_split, int rounds,
+                      double feature_cache_seconds);
 
 }  // namespace moecollab::cli

@@ -6,11 +6,13 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "moecollab/io/hdf5.h"
 #include "moecollab/io/run_log.h"
 #include "moecollab/io/run_log_reader.h"
+#include "moecollab/sweep/summary.h"
 #include "moecollab/util/error.h"
 #include "options.h"
 
@@ -97,20 +99,44 @@ void print_table(const Log& log, const std::string& path) {
               std::log(static_cast<double>(log.domains.size())));
 }
 
+// --summary: the last round reduced as sweep-summary reduces each run, plus the totals over rounds of
+// the bytes sent and of every seconds column, as one JSON object (for scripts: experiments/moecollab_log.py).
+void print_summary(const Log& log, const std::string& path) {
+  const auto r = summarize_log(log, path);
+  nlohmann::ordered_json j{{"log", path},
+                           {"round", r.round},
+                           {"domains", r.domains},
+                           {"moe_accuracy", r.moe_accuracy},
+                           {"moe_macro_f1", r.moe_macro_f1},
+                           {"mean_accuracy", r.mean_accuracy},
+                           {"mean_macro_f1", r.mean_macro_f1},
+                           {"load_balance", r.load_balance},
+                           {"utilization_rate", r.utilization_rate},
+                           {"specialization", r.specialization},
+                           {"kl_utilization", r.kl_utilization},
+                           {"total_loss", r.total_loss},
+                           {"bytes_sent", log.bytes_sent.sum().item<std::int64_t>()}};
+  for (const auto& c : log.columns.at("seconds")) j["seconds"][c] = log.column("seconds", c).sum().item<double>();
+  std::cout << j.dump() << "\n";
+}
+
 }  // namespace
 
 int report_main(int argc, char** argv) {
   std::string path;
-  bool csv = false;
+  bool csv = false, summary = false;
   po::options_description options("report");
-  options.add_options()("csv", flag(&csv), "print one CSV row per round instead of the table");
+  options.add_options()("csv", flag(&csv), "print one CSV row per round instead of the table")(
+      "summary", flag(&summary),
+      "print the last round's metrics as one JSON object (as sweep-summary reduces a run: mean accuracy and "
+      "macro-F1, load balance, utilization rate, specialization, KL, total loss) and the totals of bytes and seconds");
   po::options_description hidden;
   hidden.add_options()("log", po::value(&path), "the log file (the positional argument)");
   po::positional_options_description positional;
   positional.add("log", 1);
   po::variables_map vm;
   const char* usage =
-      "usage: moecollab report LOG.h5 [--csv]\n"
+      "usage: moecollab report LOG.h5 [--csv | --summary]\n"
       "LOG.h5: a run log (RUN_DIR/log.h5, RUN_DIR/log-from-round-N.h5) or a pre-training log\n"
       "(ENCODER_DIR/pretrain-log.h5). Works on a log that is still being written.";
   if (!parse_options(argc, argv, usage, options, vm, &positional, &hidden)) return 0;
@@ -124,7 +150,8 @@ int report_main(int argc, char** argv) {
   }
   if (format != run_dir::kRunLog.name) throw Error(path + ": not a MoECollab run log or pre-training log");
   const auto log = read_run_log(path);
-  if (csv) print_csv(log);
+  if (summary) print_summary(log, path);
+  else if (csv) print_csv(log);
   else print_table(log, path);
   return 0;
 }

@@ -24,6 +24,7 @@ struct RunContext {
   std::function<void(const std::function<void()>&)> on_every_rank = [](const std::function<void()>& f) { f(); };
   CheckpointInfo info;
   RunLogHeader header;
+  double feature_cache_seconds = 0;  // for final.json: all domains' in one process, rank 0's in a federated run
 };
 
 template <typename Trainer>
@@ -85,7 +86,8 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
   if (context.root) {
     print_final(final_reports, run.test);
     if (!a.run_dir.empty()) {
-      write_final_json(run_dir::final_json_path(a.run_dir), final_reports, run.test, run.train.rounds);
+      write_final_json(run_dir::final_json_path(a.run_dir), final_reports, run.test, run.train.rounds,
+                       context.feature_cache_seconds);
     }
   }
 }

@@ -89,6 +89,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
                     context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
                     trainer.domain_labels()};
   context.header.routing_samples = run.train.log_routing;
+  context.feature_cache_seconds = trainer.shard().cache_seconds;
   context.header.contribution = contribution;
   context.header.before = before;
   run_training(trainer, run, context);

@@ -46,6 +46,7 @@ int train_local_main(int argc, char** argv) {
             << "\n  " << run_outputs_line(run, context.info.encoder_fingerprint, trainer.encoder()->config().pooling)
             << std::endl;
   context.header.routing_samples = run.train.log_routing;
+  context.feature_cache_seconds = cache_seconds;
   run_training(trainer, run, context);
   return 0;
 }

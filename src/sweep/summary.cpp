@@ -48,35 +48,37 @@ std::string text(double x) {
 
 }  // namespace
 
-RunResult summarize_run(const SweepPoint& point) {
+RunResult summarize_log(const RunLogData& log, const std::string& path) {
+  if (log.rounds() == 0) throw Error(path + ": no finished round logged");
   RunResult result;
-  result.point = point;
-  RunLogData last;
-  for (const auto& path : run_logs(point.run_dir)) {
-    auto log = read_run_log(path);
-    if (log.rounds() == 0) continue;
-    const auto round = log.round[-1].item<std::int64_t>();
-    if (round > result.round) {
-      result.round = round;
-      result.log = path;
-      last = std::move(log);
-    }
-  }
-  if (result.round == 0) throw Error(point.run_dir + ": no run log with a finished round (log.h5)");
-  const auto r = last.rounds() - 1;
-  result.domains = last.domains;
-  result.moe_accuracy = row(last.moe_accuracy[r]);
-  result.moe_macro_f1 = row(last.moe_macro_f1[r]);
+  result.log = path;
+  const auto r = log.rounds() - 1;
+  result.round = log.round[r].item<std::int64_t>();
+  result.domains = log.domains;
+  result.moe_accuracy = row(log.moe_accuracy[r]);
+  result.moe_macro_f1 = row(log.moe_macro_f1[r]);
   result.mean_accuracy = mean(result.moe_accuracy);
   result.mean_macro_f1 = mean(result.moe_macro_f1);
   std::vector<std::vector<double>> utilization;
-  for (std::int64_t d = 0; d < last.utilization.size(1); ++d) utilization.push_back(row(last.utilization[r][d]));
-  const auto load = global_load(utilization, row(last.top1_counts[r].sum(1)));
+  for (std::int64_t d = 0; d < log.utilization.size(1); ++d) utilization.push_back(row(log.utilization[r][d]));
+  const auto load = global_load(utilization, row(log.top1_counts[r].sum(1)));
   result.load_balance = load_balance(load);
   result.utilization_rate = utilization_rate(load);
-  result.specialization = normalized_specialization(row(last.specialization[r]), last.domains.size());
-  result.kl_utilization = last.kl_utilization[r].item<double>();
-  result.total_loss = last.loss("total")[r].item<double>();
+  result.specialization = normalized_specialization(row(log.specialization[r]), log.domains.size());
+  result.kl_utilization = log.kl_utilization[r].item<double>();
+  result.total_loss = log.loss("total")[r].item<double>();
+  return result;
+}
+
+RunResult summarize_run(const SweepPoint& point) {
+  RunResult result;
+  for (const auto& path : run_logs(point.run_dir)) {
+    const auto log = read_run_log(path);
+    if (log.rounds() == 0) continue;
+    if (log.round[-1].item<std::int64_t>() > result.round) result = summarize_log(log, path);
+  }
+  if (result.round == 0) throw Error(point.run_dir + ": no run log with a finished round (log.h5)");
+  result.point = point;
   return result;
 }
 

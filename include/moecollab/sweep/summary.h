@@ -12,6 +12,8 @@
 
 namespace moecollab {
 
+struct RunLogData;
+
 struct RunResult {
   SweepPoint point;
   std::string log;         // the run log the last round was read from
@@ -31,6 +33,10 @@ struct SweepSummary {
   std::vector<std::string> domains;
   std::vector<RunResult> runs;  // in array-index order
 };
+
+// The metrics of the last round of one run log (`path`, for the result and messages).
+// Throws Error when it has no finished round. `point` is left empty.
+RunResult summarize_log(const RunLogData& log, const std::string& path);
 
 // The final metrics of one run: the last round over RUN_DIR/log.h5 and any
 // log-from-round-N.h5 a resumed run wrote. Throws Error naming the directory when it has no log.
