@@ -7,11 +7,12 @@
 #include <cstdlib>
 #include <chrono>
 #include <iostream>
-#include <thread>
+#include <optional>
 
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/backend.h"
+#include "moecollab/comm/fault_injection.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/comm/watchdog.h"
 #include "moecollab/train/federated_trainer.h"
@@ -34,21 +35,22 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   po::variables_map vm;
   if (!parse_options_agreed(argc, argv, command.usage, options, vm)) return 0;
   start_collective_watchdog(vm["collective-timeout"].as<double>(), mpi.rank());
-  // Testing hook for the fault suite: rank RANK sleeps before training, so the others stall.
-  if (const char* stall = std::getenv("MOECOLLAB_INJECT_STALL"); stall && std::atoi(stall) == mpi.rank()) {
-    std::this_thread::sleep_for(std::chrono::seconds(600));
-  }
-  // Testing hook for the fault suite: MOECOLLAB_INJECT_NONFINITE=RANK:STEP.
-  if (const char* inject = std::getenv("MOECOLLAB_INJECT_NONFINITE")) {
-    if (std::sscanf(inject, "%d:%ld", &run.train.inject_nonfinite_rank, &run.train.inject_nonfinite_step) != 2) {
-      throw AgreedError(std::string("MOECOLLAB_INJECT_NONFINITE must be RANK:STEP, not '") + inject + "'");
-    }
-  }
   // Same options on every rank, so every rank reaches the same verdict here.
   require_one_rank_per_domain(command.name, run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
   const auto nccl = select_backend(backend, mpi);
-  Communicator& comm = nccl ? *nccl : static_cast<Communicator&>(mpi);
+  Communicator& transport = nccl ? *nccl : static_cast<Communicator&>(mpi);
+  // The fault suite's faults (tests/faults/): MOECOLLAB_FAULT=KIND:RANK:OP:CALL wraps the
+  // communicator the run uses (comm/fault_injection.h); unset, nothing is wrapped.
+  std::optional<FaultInjectingCommunicator> faulty;
+  if (const char* spec = std::getenv("MOECOLLAB_FAULT")) {
+    try {
+      faulty.emplace(transport, parse_fault(spec));
+    } catch (const Error& e) {
+      throw AgreedError(std::string("MOECOLLAB_FAULT: ") + e.what());  // every rank has the same environment
+    }
+  }
+  Communicator& comm = faulty ? static_cast<Communicator&>(*faulty) : transport;
 
   const auto rank = static_cast<std::size_t>(comm.rank());
   std::shared_ptr<const Tokenizer> tokenizer;
@@ -58,7 +60,10 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     tokenizer = load_tokenizer(run);
     own = load_domain(run.data.domains[rank], run.data.split_seed);
   });
-  if (comm.rank() == 0) run.train.cache_progress = print_cache_progress;  // rank 0's own domain
+  if (comm.rank() == 0) {
+    run.train.cache_progress = print_cache_progress;  // rank 0's own domain
+    run.train.warning = [](const std::string& what) { std::cerr << "warning: " << what << std::endl; };
+  }
   FederatedTrainer trainer(run.train, own, tokenizer, comm);
   const bool root = comm.rank() == 0;
   if (root) {

@@ -2,8 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <iostream>
-#include <limits>
 
 #include "moecollab/comm/agreement.h"
 #include "moecollab/train/fusion.h"
@@ -219,8 +217,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   expert_optimizer_->zero_grad();
   if (encoder_trains()) encoder_optimizer_->zero_grad();
   ++gate_steps_taken_;
-  const bool inject = options_.inject_nonfinite_rank == comm_.rank() && options_.inject_nonfinite_step == gate_steps_taken_;
-  (inject ? local_objective * std::numeric_limits<double>::quiet_NaN() : local_objective).backward();
+  local_objective.backward();
   // Back across ranks: each expert's logit gradients to its owner (--joint: its
   // own step; a trained encoder: through the expert to its input rows), then those
   // rows' gradients to their owners, whose encoder backpropagates them with the gate's.
@@ -247,7 +244,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
   // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
-  bool finite = !inject && std::isfinite(local_objective.item<double>());
+  bool finite = std::isfinite(local_objective.item<double>());
   for (const auto& p : reduced) finite = finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
   if (!finite) {
     for (auto& p : reduced) {
@@ -264,13 +261,23 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   for (int r = 0; r < comm_.size(); ++r) {
     if (extras[flags + static_cast<std::size_t>(r)] > 0) bad_ranks += (bad_ranks.empty() ? "" : ", ") + std::to_string(r);
   }
-  if (!bad_ranks.empty()) {
-    const std::string what = "non-finite loss or gate gradient on rank " + bad_ranks + " at gate step " +
-                             std::to_string(gate_steps_taken_) + " (round " + std::to_string(round_) + ")";
+  // Every rank sent finite values, yet the sum is not (the transport, or a rank's buffer
+  // changed after its check): every rank holds the same sum, so all see it alike.
+  bool sum_finite = true;
+  for (const auto& p : reduced) sum_finite = sum_finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
+  for (std::size_t i = 0; i < flags; ++i) sum_finite = sum_finite && std::isfinite(extras[i]);
+  if (!bad_ranks.empty() || !sum_finite) {
+    const std::string step_name = " at gate step " + std::to_string(gate_steps_taken_) + " (round " + std::to_string(round_) + ")";
+    const std::string what = !bad_ranks.empty() ? "non-finite loss or gate gradient on rank " + bad_ranks + step_name
+                                                : "non-finite sum of the all-reduced gate gradients" + step_name +
+                                                      " although every rank sent finite values";
     if (options_.stop_on_nonfinite) {
       throw AgreedError(what + "; stopped before it reached the gate replicas (--on-nonfinite skip skips such steps)");
     }
-    if (comm_.rank() == 0) std::cerr << "warning: " << what << ": step skipped on every rank" << std::endl;
+    if (comm_.rank() == 0 && options_.warning) options_.warning(what + ": step skipped on every rank");
+    for (auto& p : reduced) {
+      if (p.grad().defined()) p.grad().zero_();
+    }
     CollaborativeStep skipped;
     skipped.mixed = f.mixed.detach();
     skipped.gate_grad = flatten_gradients(gate_params);

@@ -22,6 +22,7 @@ case_() {
   start=$(date +%s.%N)
   out=$(timeout -k 5 60 "$@" 2>&1 >/dev/null)
   rc=$?
+  printf '%s\n' "$out" > "$work/last.err"
   local seconds
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
   if (( $(echo "$seconds > $slowest" | bc) )); then slowest=$seconds slowest_case=$name; fi
@@ -113,11 +114,21 @@ case_ package_bad_hash "content_hash: the manifest says" "$bin" registry add --r
 case_ run_dir_unwritable "--run-dir $d/a-file/run: cannot create it: Not a directory" "$bin" train-local --domain data/quotes "${small[@]}" --run-dir "$d/a-file/run"
 case_ run_dir_unwritable_mpi "--run-dir $d/a-file/run: cannot create it" "${mpi4[@]}" "$bin" train $data "${small[@]}" --run-dir "$d/a-file/run"
 
-# NaN/Inf: rank 2's loss made NaN at its 3rd gate step (testing hook).
+# NaN/Inf, injected by the fault wrapper (MOECOLLAB_FAULT=KIND:RANK:OP:CALL, comm/fault_injection.h).
+# (A NaN fault counts only the calls that carry floating-point data.) Rank 2's 3rd such
+# all-gather is its features' exchange of gate step 3: NaN rows of rank 2 make only rank 2's
+# loss NaN, caught on rank 2 before the all-reduce.
+nan_rank2=nan:2:allgather_rows:3
 case_ nonfinite_stop "non-finite loss or gate gradient on rank 2 at gate step 3 (round 1); stopped" \
-  env MOECOLLAB_INJECT_NONFINITE=2:3 "${mpi4[@]}" "$bin" train $data "${small[@]}"
+  env MOECOLLAB_FAULT=$nan_rank2 "${mpi4[@]}" "$bin" train $data "${small[@]}"
+# Rank 2's 6th floating-point all-reduce is gate step 3's fused gradient all-reduce (the 5th
+# its mean gate's): rank 2's buffer turns NaN after its own check, so the sum is caught on every rank.
+case_ nonfinite_sum_stop "non-finite sum of the all-reduced gate gradients at gate step 3 (round 1) although every rank sent finite values; stopped" \
+  env MOECOLLAB_FAULT=nan:2:allreduce_sum:6 "${mpi4[@]}" "$bin" train $data "${small[@]}"
+case_ fault_spec_bad "MOECOLLAB_FAULT: a fault is KIND:RANK:OP:CALL" \
+  env MOECOLLAB_FAULT=nan:2:allreduce "${mpi4[@]}" "$bin" train $data "${small[@]}"
 ran=$((ran + 1))
-if MOECOLLAB_INJECT_NONFINITE=2:3 timeout -k 5 60 "${mpi4[@]}" "$bin" train $data "${small[@]}" \
+if MOECOLLAB_FAULT=$nan_rank2 timeout -k 5 60 "${mpi4[@]}" "$bin" train $data "${small[@]}" \
      --on-nonfinite skip --run-dir "$work/nonfinite-skip" > "$work/skip.out" 2>&1 &&
    grep -q "on rank 2 at gate step 3 (round 1): step skipped on every rank" "$work/skip.out" &&
    /usr/bin/python3 -c "
@@ -131,10 +142,25 @@ else
   echo "FAILED  nonfinite_skip"; tail -5 "$work/skip.out"
 fi
 
-# A rank that never reaches a collective (it sleeps; testing hook): the watchdog of
-# every waiting rank reports, the job ends; rank 2 is the one without a report.
-case_ collective_stall "rank 0: collective 'allreduce' (#1 of this rank) has not completed after 5 s (--collective-timeout 5); the ranks without such a line have not reached it" \
-  env MOECOLLAB_INJECT_STALL=2 "${mpi4[@]}" "$bin" train $data "${small[@]}" --collective-timeout 5
+# A rank that never reaches a collective (it sleeps before its first all-reduce): the
+# watchdog of every waiting rank reports, the job ends; rank 2 is the one without a report.
+case_ collective_stall "rank 0: collective 'allreduce' (#" \
+  env MOECOLLAB_FAULT=stall:2:allreduce_sum:1 "${mpi4[@]}" "$bin" train $data "${small[@]}" --collective-timeout 5
+if grep -q "rank 2: collective" "$work/last.err" 2>/dev/null; then
+  echo "FAILED  collective_stall: the stalled rank 2 reported as waiting"; held=$((held - 1))
+fi
+# A rank that crashes mid-run (SIGSEGV in its 2nd all-reduce): the job ends, no rank
+# hangs, and mpirun says which rank died of which signal.
+ran=$((ran + 1))
+MOECOLLAB_FAULT=crash:3:allreduce_sum:2 timeout -k 5 60 "${mpi4[@]}" "$bin" train $data "${small[@]}" \
+  > /dev/null 2> "$work/crash.err"
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] &&
+   grep -q "process rank 3 .* exited on signal 11" "$work/crash.err"; then
+  held=$((held + 1)); echo "held    rank_crash                   exit $rc: rank 3 exited on signal 11, the job ended"
+else
+  echo "FAILED  rank_crash: exit $rc"; tail -5 "$work/crash.err"
+fi
 
 printf '\n%d cases ran, %d held; slowest: %s (%.1f s)\n' "$ran" "$held" "$slowest_case" "$slowest"
 [ "$ran" -eq "$held" ]

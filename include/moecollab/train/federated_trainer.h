@@ -107,7 +107,7 @@ class FederatedTrainer {
   std::int64_t c_max_ = 0;
   int round_ = 0;
   double gate_comm_seconds_ = 0;  // this round's, so far
-  std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages and the injection hook
+  std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
 };
 
 }  // namespace moecollab

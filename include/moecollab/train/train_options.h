@@ -68,10 +68,9 @@ struct TrainOptions {
   // the run (every rank, one message naming the ranks); false skips the step.
   // Either way the bad values never reach the all-reduce or the gate replicas.
   bool stop_on_nonfinite = true;
-  // Testing hook (MOECOLLAB_INJECT_NONFINITE=RANK:STEP): rank RANK's loss becomes
-  // NaN at its STEP-th gate step (1-based, counted over the run).
-  int inject_nonfinite_rank = -1;
-  std::int64_t inject_nonfinite_step = -1;
+  // Called on rank 0 with what went wrong where training goes on (a skipped step); the
+  // CLI prints it. Empty: nothing is reported (the library itself never prints).
+  std::function<void(const std::string&)> warning;
 };
 
 }  // namespace moecollab
