@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
     const char* name;
     std::int64_t experts, hidden;
   };
-  for (const Size size : {Size{"demo", comm.size(), 128}, Size{"bert-base", comm.size(), 768}, Size{"bert-base x16", 16, 768}}) {
+  for (const Size size :
+       {Size{"demo", comm.size(), 128}, Size{"bert-base", comm.size(), 768}, Size{"bert-base x16", 16, 768}}) {
     std::vector<torch::Tensor> params = {torch::zeros({size.experts, size.hidden}, torch::requires_grad()),
                                          torch::zeros({size.experts}, torch::requires_grad())};
     for (auto& p : params) p.mutable_grad() = torch::randn(p.sizes());
@@ -62,19 +63,18 @@ int main(int argc, char** argv) {
     const int count = static_cast<int>(params[0].numel() + params[1].numel() + 2);
     std::vector<float> in(static_cast<std::size_t>(count), 1.0f), out(in.size());
     const auto t = median_seconds(
-        repeats,
-        {[&] { moecollab::allreduce_gradients(comm, params, extras); },
-         [&] { MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); },
-         [&] {
-           for (auto& p : params) {
-             auto g = p.grad();
-             comm.allreduce_sum(g);
-           }
-           for (auto& e : extras) {
-             auto x = torch::tensor({e}, torch::kFloat64);
-             comm.allreduce_sum(x);
-           }
-         }});
+        repeats, {[&] { moecollab::allreduce_gradients(comm, params, extras); },
+                  [&] { MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); },
+                  [&] {
+                    for (auto& p : params) {
+                      auto g = p.grad();
+                      comm.allreduce_sum(g);
+                    }
+                    for (auto& e : extras) {
+                      auto x = torch::tensor({e}, torch::kFloat64);
+                      comm.allreduce_sum(x);
+                    }
+                  }});
     const double fused = t[0], raw = t[1], unfused = t[2];
     if (comm.rank() == 0) {
       std::printf(

@@ -68,7 +68,8 @@ NaiveBayes::NaiveBayes(const std::vector<SparseCounts>& rows, const std::vector<
   for (std::size_t c = 0; c < classes; ++c) {
     // A class without training rows keeps the smoothed prior of one row, so it stays predictable.
     log_prior_[c] = std::log(std::max(docs[c], 1.0) / static_cast<double>(rows.size()));
-    for (std::size_t t = 0; t < terms; ++t) log_likelihood_[c * terms + t] = std::log(log_likelihood_[c * terms + t] / total[c]);
+    for (std::size_t t = 0; t < terms; ++t)
+      log_likelihood_[c * terms + t] = std::log(log_likelihood_[c * terms + t] / total[c]);
   }
 }
 

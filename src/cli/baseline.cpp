@@ -17,19 +17,20 @@ int baseline_main(int argc, char** argv) {
   bool test = false;
   std::string out;
   po::options_description options("baseline");
-  options.add_options()
-      ("domain", po::value(&data.domains)->composing()->required(), "a domain, as for train (NAME=PATH names it); repeat per domain")
-      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed), "seed splitting single-file domains")
-      ("lower-case", flag(&data.lower_case), "lower-case words (and strip accents) before counting them")
-      ("test", flag(&test), "also score the test split (the hyper-parameters are still chosen on val)")
-      ("out,o", po::value(&out), "also write the results as JSON here");
+  options.add_options()("domain", po::value(&data.domains)->composing()->required(),
+                        "a domain, as for train (NAME=PATH names it); repeat per domain")(
+      "split-seed", po::value(&data.split_seed)->default_value(data.split_seed), "seed splitting single-file domains")(
+      "lower-case", flag(&data.lower_case), "lower-case words (and strip accents) before counting them")(
+      "test", flag(&test), "also score the test split (the hyper-parameters are still chosen on val)")(
+      "out,o", po::value(&out), "also write the results as JSON here");
   po::variables_map vm;
-  if (!parse_options(argc, argv,
-                     "usage: moecollab baseline --domain DIR [--domain DIR ...] [--config run.ini] [--test] [--out F]\n"
-                     "Bag-of-words baselines per domain on the mixture's splits: multinomial naive Bayes and logistic\n"
-                     "regression over word unigrams + bigrams (BERT's basic word split), each with its hyper-parameter\n"
-                     "(NB smoothing alpha, LR l2) chosen by validation accuracy. Deterministic: no seed.",
-                     options, vm)) {
+  if (!parse_options(
+          argc, argv,
+          "usage: moecollab baseline --domain DIR [--domain DIR ...] [--config run.ini] [--test] [--out F]\n"
+          "Bag-of-words baselines per domain on the mixture's splits: multinomial naive Bayes and logistic\n"
+          "regression over word unigrams + bigrams (BERT's basic word split), each with its hyper-parameter\n"
+          "(NB smoothing alpha, LR l2) chosen by validation accuracy. Deterministic: no seed.",
+          options, vm)) {
     return 0;
   }
   nlohmann::ordered_json j;

@@ -4,12 +4,12 @@
 // same vocabulary (equal to the one-process build on the pooled text).
 #include <iostream>
 
+#include "collective.h"
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/data/vocab_builder.h"
 #include "moecollab/util/hash.h"
-#include "collective.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
@@ -36,7 +36,8 @@ int build_vocab_main(int argc, char** argv) {
   po::options_description options("build-vocab");
   add_build_vocab_options(options, v);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: moecollab build-vocab --domain DIR... --out vocab.txt [options]", options, vm)) {
+  if (!parse_options(argc, argv, "usage: moecollab build-vocab --domain DIR... --out vocab.txt [options]", options,
+                     vm)) {
     return 0;
   }
   if (!v.federated) {
@@ -49,11 +50,11 @@ int build_vocab_main(int argc, char** argv) {
   return run_collectively(comm, "build-vocab", [&] {
     require_one_rank_per_domain("build-vocab --federated", data.domains, comm);
     WordCounts own;
-    run_on_every_rank(comm, [&] {
-      own = count_training_words(v, {data.domains[static_cast<std::size_t>(comm.rank())]});
-    });
+    run_on_every_rank(comm,
+                      [&] { own = count_training_words(v, {data.domains[static_cast<std::size_t>(comm.rank())]}); });
     std::vector<WordCounts> parts;
-    for (const auto& text : comm.allgather_strings(serialize_word_counts(own))) parts.push_back(parse_word_counts(text));
+    for (const auto& text : comm.allgather_strings(serialize_word_counts(own)))
+      parts.push_back(parse_word_counts(text));
     const auto vocab = build_vocabulary_from_counts(merge_word_counts(parts), build);
     const auto fps = comm.allgather_strings(hex64(vocab.fingerprint()));
     for (const auto& fp : fps) {

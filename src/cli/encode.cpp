@@ -19,10 +19,9 @@ int encode_main(int argc, char** argv) {
   std::vector<std::string> texts;
   std::size_t max_length = 128;
   po::options_description options("encode");
-  options.add_options()
-      ("encoder", po::value(&encoder_spec)->required(), "hf:DIR, a Hugging Face BERT directory")
-      ("text", po::value(&texts)->composing()->required(), "a text to encode (repeatable)")
-      ("max-length", po::value(&max_length)->default_value(max_length), "tokens per text incl. [CLS] and [SEP]");
+  options.add_options()("encoder", po::value(&encoder_spec)->required(), "hf:DIR, a Hugging Face BERT directory")(
+      "text", po::value(&texts)->composing()->required(), "a text to encode (repeatable)")(
+      "max-length", po::value(&max_length)->default_value(max_length), "tokens per text incl. [CLS] and [SEP]");
   po::variables_map vm;
   if (!parse_options(argc, argv, "usage: moecollab encode --encoder hf:DIR --text \"...\" [--text ...]", options, vm)) {
     return 0;
@@ -32,7 +31,8 @@ int encode_main(int argc, char** argv) {
   std::vector<std::string> ignored;
   auto encoder = load_hf_bert(directory, &ignored);
   if (!ignored.empty()) {
-    std::cerr << "encode: ignored " << ignored.size() << " tensors that are not part of the encoder (pooler, MLM head)\n";
+    std::cerr << "encode: ignored " << ignored.size()
+              << " tensors that are not part of the encoder (pooler, MLM head)\n";
   }
   WordPieceTokenizer tokenizer(Vocabulary::load(directory.vocab_path), WordPieceOptions{directory.lower_case});
   torch::NoGradGuard no_grad;

@@ -25,14 +25,14 @@ int expert_train(int argc, char** argv) {
   std::string name, data, out, contributor;
   std::string version = "1.0.0";
   po::options_description options("expert train");
-  options.add_options()
-      ("domain", po::value(&name)->required(),
-       "the domain's name (what the mixture calls this expert; in `train`/`integrate` the rank holding this data "
-       "must give its domain the same name: --domain NAME=PATH, or a directory called NAME)")
-      ("data", po::value(&data)->required(), "the private labelled data: a directory (train/val/test) or one file")
-      ("version", po::value(&version)->default_value(version), "semantic version of this package (MAJOR.MINOR[.PATCH])")
-      ("contributor", po::value(&contributor)->default_value(""), "who made it (name, e-mail, organisation)")
-      ("out,o", po::value(&out)->required(), "the package file to write (HDF5, written atomically)");
+  options.add_options()(
+      "domain", po::value(&name)->required(),
+      "the domain's name (what the mixture calls this expert; in `train`/`integrate` the rank holding this data "
+      "must give its domain the same name: --domain NAME=PATH, or a directory called NAME)")(
+      "data", po::value(&data)->required(), "the private labelled data: a directory (train/val/test) or one file")(
+      "version", po::value(&version)->default_value(version), "semantic version of this package (MAJOR.MINOR[.PATCH])")(
+      "contributor", po::value(&contributor)->default_value(""), "who made it (name, e-mail, organisation)")(
+      "out,o", po::value(&out)->required(), "the package file to write (HDF5, written atomically)");
   add_shared_data_options(options, run.data);
   add_expert_options(options, run.train);
   po::variables_map vm;
@@ -57,8 +57,9 @@ int expert_train(int argc, char** argv) {
   run.train.gate_steps = 0;
   LocalTrainer trainer(run.train, {domain}, tokenizer);
   std::cout << "expert train: " << name << " (" << domain.labels.size() << " labels, " << domain.train.size()
-            << " train); " << encoder_line(run.train, hex64(parameter_fingerprint(*trainer.encoder())),
-                                           trainer.encoder()->config().pooling)
+            << " train); "
+            << encoder_line(run.train, hex64(parameter_fingerprint(*trainer.encoder())),
+                            trainer.encoder()->config().pooling)
             << std::endl;
   for (int r = 0; r < run.train.rounds; ++r) {
     const double loss = trainer.local_phase();

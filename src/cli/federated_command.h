@@ -20,7 +20,8 @@ struct FederatedCommand {
   std::string usage;  // the --help header
   std::function<void(po::options_description&)> add_options = [](po::options_description&) {};
   // Runs on every rank after the trainer is built; must not call collectives.
-  std::function<std::string(FederatedTrainer&, Communicator&, const RunOptions&, const std::string& vocabulary_fingerprint)>
+  std::function<std::string(FederatedTrainer&, Communicator&, const RunOptions&,
+                            const std::string& vocabulary_fingerprint)>
       prepare = [](FederatedTrainer&, Communicator&, const RunOptions&, const std::string&) { return std::string(); };
   // Evaluate (and print, rank 0) the starting mixture before the first round.
   bool evaluate_before = false;

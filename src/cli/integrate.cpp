@@ -15,8 +15,8 @@
 #include "commands.h"
 #include "contribution_steps.h"
 #include "moecollab/io/checkpoint.h"
-#include "moecollab/io/registry.h"
 #include "moecollab/io/contribution.h"
+#include "moecollab/io/registry.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
 #include "moecollab/util/strings.h"
@@ -39,8 +39,8 @@ std::string describe(const LoadedPackage& p) {
 // The running trainer as the target a package must fit.
 CompatibilityTarget target_of(FederatedTrainer& trainer, const RunOptions& run, const std::string& what,
                               const std::string& vocabulary_fingerprint) {
-  return {what, hex64(trainer.encoder_fingerprint()), vocabulary_fingerprint,
-          trainer.gate()->gate->weight.size(1), run.train.adapter};
+  return {what, hex64(trainer.encoder_fingerprint()), vocabulary_fingerprint, trainer.gate()->gate->weight.size(1),
+          run.train.adapter};
 }
 
 void require_compatible(const LoadedPackage& p, const CompatibilityTarget& target) {
@@ -60,13 +60,13 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return out;
 }
 
-
 }  // namespace
 
 std::string start_from_registry(FederatedTrainer& trainer, Communicator& comm, const RunOptions& run,
                                 const std::string& vocabulary_fingerprint, const std::string& registry_dir,
                                 const std::string& spec) {
-  if (spec.rfind("registry:", 0) != 0) throw Error("--experts: expected registry:DOMAIN@VERSION,..., got '" + spec + "'");
+  if (spec.rfind("registry:", 0) != 0)
+    throw Error("--experts: expected registry:DOMAIN@VERSION,..., got '" + spec + "'");
   if (registry_dir.empty()) throw Error("--experts registry:... needs --registry DIR");
   const Registry registry(registry_dir);
   const auto items = split(spec.substr(9), ',');
@@ -89,7 +89,8 @@ int integrate_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
   FederatedCommand integrate{
       "integrate",
-      "usage: mpirun -np E' moecollab integrate --model CKPT [--add PKG ...] [--replace PKG ...] [--remove DOMAIN ...]\n"
+      "usage: mpirun -np E' moecollab integrate --model CKPT [--add PKG ...] [--replace PKG ...] [--remove DOMAIN "
+      "...]\n"
       "                                   --config run.ini [options]\n"
       "Adds, replaces or removes experts of a trained mixture, then trains the gate in federated rounds (use\n"
       "--local-steps 0 to keep the experts as they are). The config's domains, one per rank, are the new mixture's:\n"
@@ -98,23 +99,26 @@ int integrate_main(int argc, char** argv) {
   auto add = std::make_shared<std::vector<std::string>>(), replace = std::make_shared<std::vector<std::string>>(),
        remove = std::make_shared<std::vector<std::string>>();
   integrate.add_options = [=](po::options_description& options) {
-    options.add_options()
-        ("model", po::value(model.get())->required(), "the trained mixture's checkpoint (RUN_DIR/checkpoints/round-N.h5)")
-        ("add", po::value(add.get())->composing(), "an expert package to add as a new expert (repeatable)")
-        ("replace", po::value(replace.get())->composing(),
-         "an expert package replacing the model's expert of the same domain, e.g. a newer version (repeatable)")
-        ("remove", po::value(remove.get())->composing(), "a domain whose expert (and gate row) leaves (repeatable)");
+    options.add_options()("model", po::value(model.get())->required(),
+                          "the trained mixture's checkpoint (RUN_DIR/checkpoints/round-N.h5)")(
+        "add", po::value(add.get())->composing(), "an expert package to add as a new expert (repeatable)")(
+        "replace", po::value(replace.get())->composing(),
+        "an expert package replacing the model's expert of the same domain, e.g. a newer version (repeatable)")(
+        "remove", po::value(remove.get())->composing(), "a domain whose expert (and gate row) leaves (repeatable)");
   };
   integrate.evaluate_before = true;
-  integrate.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run, const std::string& vocab) {
+  integrate.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run,
+                          const std::string& vocab) {
     const auto base = load_checkpoint(*model);
     // Packages are trained on the frozen shared encoder; a fine-tuned one is not theirs.
     if (base.info.config.count("expert-lora") && base.info.config.at("expert-lora") != "0") {
-      throw Error(*model + ": the model's experts adapt the encoder with LoRA (--expert-lora); expert packages "
+      throw Error(*model +
+                  ": the model's experts adapt the encoder with LoRA (--expert-lora); expert packages "
                   "carry no LoRA, so they cannot join it");
     }
     if (!base.state.encoder.empty()) {
-      throw Error(*model + ": the model fine-tuned its encoder (--encoder-train); expert packages are trained on "
+      throw Error(*model +
+                  ": the model fine-tuned its encoder (--encoder-train); expert packages are trained on "
                   "the frozen shared encoder, so they cannot join it. Integrate into a model trained with "
                   "--encoder-train none");
     }
@@ -122,12 +126,14 @@ int integrate_main(int argc, char** argv) {
     for (const auto& e : base.state.experts) base_domains.push_back(e.domain);
     // The model must run on the same encoder and vocabulary as this run.
     if (base.info.encoder_fingerprint != hex64(trainer.encoder_fingerprint())) {
-      throw Error(*model + ": this run's encoder has fingerprint " + hex64(trainer.encoder_fingerprint()) + ", not the "
-                  "model's; " + trained_encoder_hint(base.info));
+      throw Error(*model + ": this run's encoder has fingerprint " + hex64(trainer.encoder_fingerprint()) +
+                  ", not the "
+                  "model's; " +
+                  trained_encoder_hint(base.info));
     }
     if (base.info.vocabulary_fingerprint != vocab) {
-      throw Error(*model + ": vocabulary fingerprint " + base.info.vocabulary_fingerprint + ", this run's vocabulary has " +
-                  vocab);
+      throw Error(*model + ": vocabulary fingerprint " + base.info.vocabulary_fingerprint +
+                  ", this run's vocabulary has " + vocab);
     }
     const auto target = target_of(trainer, run, "model " + *model, vocab);
     const auto load = [&](const std::vector<std::string>& paths) {
@@ -169,8 +175,9 @@ int integrate_main(int argc, char** argv) {
       event += "added " + describe(p) + "; ";
     }
     if (domains != trainer.domain_names()) {
-      throw Error("the run's domains (" + join(trainer.domain_names()) + ") must be the new mixture's, in order: " +
-                  join(domains) + " (one rank each; a package's domain is the name it was given at `expert train`: "
+      throw Error("the run's domains (" + join(trainer.domain_names()) +
+                  ") must be the new mixture's, in order: " + join(domains) +
+                  " (one rank each; a package's domain is the name it was given at `expert train`: "
                   "name a rank's data to match with --domain NAME=PATH)");
     }
     const auto rank = static_cast<std::size_t>(comm.rank());
@@ -185,7 +192,8 @@ int integrate_main(int argc, char** argv) {
     if (package) {
       install_package(expert, package->package, package->path);
     } else {
-      const auto& kept = base.state.experts[std::find(base_domains.begin(), base_domains.end(), own) - base_domains.begin()];
+      const auto& kept =
+          base.state.experts[std::find(base_domains.begin(), base_domains.end(), own) - base_domains.begin()];
       if (kept.labels != expert.labels) {
         throw Error(*model + ": expert '" + own + "' has labels [" + join(kept.labels) + "], the data has [" +
                     join(expert.labels) + "]");

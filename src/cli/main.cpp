@@ -5,8 +5,8 @@
 #include <string>
 
 #include "commands.h"
-#include "run_options.h"
 #include "moecollab/util/error.h"
+#include "run_options.h"
 
 namespace {
 
@@ -46,7 +46,8 @@ void print_usage(std::ostream& out) {
          "usage: moecollab SUBCOMMAND [options]     (moecollab SUBCOMMAND --help for its options)\n"
          "       moecollab --version\n\n"
          "subcommands:\n";
-  for (const auto& c : kCommands) out << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : kCommands)
+    out << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
 
 }  // namespace

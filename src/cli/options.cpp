@@ -31,7 +31,8 @@ struct Words {
 Words join_boolean_values(int argc, char** argv, const po::options_description& all) {
   std::set<std::string> booleans;
   for (const auto& option : all.options()) {
-    if (dynamic_cast<const po::typed_value<bool>*>(option->semantic().get())) booleans.insert("--" + option->long_name());
+    if (dynamic_cast<const po::typed_value<bool>*>(option->semantic().get()))
+      booleans.insert("--" + option->long_name());
   }
   Words out;
   for (int i = 1; i < argc; ++i) {
@@ -62,11 +63,10 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
                    po::variables_map& vm, const po::positional_options_description* positional,
                    const po::options_description* hidden) {
   po::options_description common("General");
-  common.add_options()
-      ("help,h", "print this help and exit")
-      ("config,c", po::value<std::string>(),
-       "INI file of options (key = value, keys as the long option names without '--'); "
-       "options given on the command line replace its values");
+  common.add_options()("help,h", "print this help and exit")(
+      "config,c", po::value<std::string>(),
+      "INI file of options (key = value, keys as the long option names without '--'); "
+      "options given on the command line replace its values");
   po::options_description shown;
   shown.add(common).add(options);
   po::options_description all;
@@ -90,10 +90,11 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
     if (vm.count("stray-word")) {
       const auto& first = vm["stray-word"].as<std::vector<std::string>>().front();
       if (words.after_flag.count(first)) {
-        throw Error(words.after_flag.at(first) + " takes true/false, 1/0, yes/no or on/off (or nothing, for true), not '" +
-                    first + "'");
+        throw Error(words.after_flag.at(first) +
+                    " takes true/false, 1/0, yes/no or on/off (or nothing, for true), not '" + first + "'");
       }
-      throw Error("unexpected word '" + first + "' on the command line (every option starts with --; a value "
+      throw Error("unexpected word '" + first +
+                  "' on the command line (every option starts with --; a value "
                   "follows its option)");
     }
     if (vm.count("help")) {
@@ -108,15 +109,15 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
         auto parsed = po::parse_config_file(in, in_config, /*allow_unregistered=*/true);
         for (const auto& option : parsed.options) {
           if (option.unregistered && !pipeline_config_keys().count(option.string_key)) {
-            throw Error("config " + path + ": unrecognised option '" + option.string_key + "' (no moecollab command takes it)");
+            throw Error("config " + path + ": unrecognised option '" + option.string_key +
+                        "' (no moecollab command takes it)");
           }
         }
         // The command line wins, for repeatable options too: drop the file's values of what it set.
         auto& items = parsed.options;
-        items.erase(std::remove_if(items.begin(), items.end(),
-                                   [&](const po::option& o) {
-                                     return vm.count(o.string_key) && !vm[o.string_key].defaulted();
-                                   }),
+        items.erase(std::remove_if(
+                        items.begin(), items.end(),
+                        [&](const po::option& o) { return vm.count(o.string_key) && !vm[o.string_key].defaulted(); }),
                     items.end());
         po::store(parsed, vm);
       } catch (const po::error& e) {

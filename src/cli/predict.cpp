@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -53,7 +53,8 @@ std::string locate(const std::string& given, const std::vector<std::string>& rec
   for (const auto& c : recorded) {
     if (c.empty()) continue;
     const bool hf = c.rfind("hf:", 0) == 0;
-    if (hf ? std::filesystem::is_directory(c.substr(3)) : (c == "random" || std::filesystem::is_regular_file(c))) return c;
+    if (hf ? std::filesystem::is_directory(c.substr(3)) : (c == "random" || std::filesystem::is_regular_file(c)))
+      return c;
     tried += (tried.empty() ? "" : ", ") + c;
   }
   throw Error("the " + what + " this checkpoint was trained with is not at " + tried + "; " + fix);
@@ -126,35 +127,38 @@ int predict_main(int argc, char** argv) {
   std::string checkpoint_path, input, output, domain, vocab_path, encoder_spec, within, scores_path;
   std::vector<std::string> texts;
   po::options_description options("predict");
-  options.add_options()
-      ("checkpoint", po::value(&checkpoint_path)->required(), "a checkpoint (RUN_DIR/checkpoints/round-NNNNNN.h5)")
-      ("text", po::value(&texts)->composing(), "a text to classify (repeatable)")
-      ("input", po::value(&input), "a .jsonl/.csv/.tsv file of texts (a label column, if present, is scored)")
-      ("domain", po::value(&domain),
-       "answer in this domain's label space (as the run's evaluation of that domain does); without it, in the label "
-       "space of the expert the gate weights most")
-      ("encoder", po::value(&encoder_spec),
-       "the encoder, where it is now: random or hf:DIR (default: where the checkpoint says the run's encoder was, "
-       "absolute or relative to the checkpoint); checked by fingerprint")
-      ("vocab", po::value(&vocab_path), "the vocab.txt of a random-encoder run (default: the run's, found as the encoder is); "
-                                        "checked by fingerprint")
-      ("within-labels", po::value(&within),
-       "answer only among the labels that start with this prefix (a model trained on pooled domains whose labels are "
-       "'DOMAIN:LABEL', scored per domain: --within-labels quotes:)")
-      ("scores", po::value(&scores_path),
-       "write the scores of the labelled texts here as JSON: scored, accuracy, macro_f1 (over the labels answered or "
-       "true), unknown (labels outside the space answered in, not counted)")
-      ("out,o", po::value(&output), "write the JSON lines here instead of standard output");
+  options.add_options()("checkpoint", po::value(&checkpoint_path)->required(),
+                        "a checkpoint (RUN_DIR/checkpoints/round-NNNNNN.h5)")("text", po::value(&texts)->composing(),
+                                                                              "a text to classify (repeatable)")(
+      "input", po::value(&input), "a .jsonl/.csv/.tsv file of texts (a label column, if present, is scored)")(
+      "domain", po::value(&domain),
+      "answer in this domain's label space (as the run's evaluation of that domain does); without it, in the label "
+      "space of the expert the gate weights most")(
+      "encoder", po::value(&encoder_spec),
+      "the encoder, where it is now: random or hf:DIR (default: where the checkpoint says the run's encoder was, "
+      "absolute or relative to the checkpoint); checked by fingerprint")(
+      "vocab", po::value(&vocab_path),
+      "the vocab.txt of a random-encoder run (default: the run's, found as the encoder is); "
+      "checked by fingerprint")(
+      "within-labels", po::value(&within),
+      "answer only among the labels that start with this prefix (a model trained on pooled domains whose labels are "
+      "'DOMAIN:LABEL', scored per domain: --within-labels quotes:)")(
+      "scores", po::value(&scores_path),
+      "write the scores of the labelled texts here as JSON: scored, accuracy, macro_f1 (over the labels answered or "
+      "true), unknown (labels outside the space answered in, not counted)")(
+      "out,o", po::value(&output), "write the JSON lines here instead of standard output");
   po::variables_map vm;
-  if (!parse_options(argc, argv,
-                     "usage: moecollab predict --checkpoint CKPT (--text \"...\" | --input FILE) [--domain NAME]\n"
-                     "Prints one JSON line per text: label, its probability, the answering expert's gate weight, class\n"
-                     "probabilities, gate weights (expert order), token count, truncation and the share of [UNK] pieces.",
-                     options, vm)) {
+  if (!parse_options(
+          argc, argv,
+          "usage: moecollab predict --checkpoint CKPT (--text \"...\" | --input FILE) [--domain NAME]\n"
+          "Prints one JSON line per text: label, its probability, the answering expert's gate weight, class\n"
+          "probabilities, gate weights (expert order), token count, truncation and the share of [UNK] pieces.",
+          options, vm)) {
     return 0;
   }
   if (texts.empty() && input.empty()) throw Error("give --text or --input");
-  if (!encoder_spec.empty() && encoder_spec != "random" && (encoder_spec.rfind("hf:", 0) != 0 || encoder_spec.size() < 4)) {
+  if (!encoder_spec.empty() && encoder_spec != "random" &&
+      (encoder_spec.rfind("hf:", 0) != 0 || encoder_spec.size() < 4)) {
     throw Error("--encoder must be 'random' or 'hf:DIR', not '" + encoder_spec + "'");
   }
   const auto checkpoint = load_checkpoint(checkpoint_path);
@@ -278,26 +282,29 @@ int predict_main(int argc, char** argv) {
   }
   const auto accuracy = [](const Score& s) { return s.scored ? static_cast<double>(s.correct) / s.scored : 0.0; };
   if (all.scored > 0) {
-    std::fprintf(stderr, "predict: accuracy %.6f on %zu labelled texts, %s\n", accuracy(all), all.scored,
-                 fixed_domain >= 0 ? ("each answered in " + domain + "'s label space, as the run's evaluation of " +
-                                      domain + " is")
-                                         .c_str()
-                                   : "each answered in the label space of the expert the gate weights most (the run's "
-                                     "evaluation answers each text in its own domain's labels: --domain NAME gives that)");
+    std::fprintf(
+        stderr, "predict: accuracy %.6f on %zu labelled texts, %s\n", accuracy(all), all.scored,
+        fixed_domain >= 0
+            ? ("each answered in " + domain + "'s label space, as the run's evaluation of " + domain + " is").c_str()
+            : "each answered in the label space of the expert the gate weights most (the run's "
+              "evaluation answers each text in its own domain's labels: --domain NAME gives that)");
     if (fixed_domain < 0) {
       for (const auto& expert : m.about) {  // in expert order
         if (!by_domain.count(expert.domain)) continue;
         const auto& name = expert.domain;
         const auto& s = by_domain.at(name);
-        std::fprintf(stderr, "predict:   answered as %s: %zu texts; accuracy %.6f on the %zu whose label is one of %s's\n",
+        std::fprintf(stderr,
+                     "predict:   answered as %s: %zu texts; accuracy %.6f on the %zu whose label is one of %s's\n",
                      name.c_str(), s.scored + s.unknown, accuracy(s), s.scored, name.c_str());
       }
     }
   }
   if (!scores_path.empty()) {
     const auto metrics = classification_metrics(predicted, truth, label_ids.size());
-    nlohmann::ordered_json scores{{"scored", all.scored}, {"accuracy", metrics.accuracy},
-                                  {"macro_f1", metrics.macro_f1}, {"unknown", all.unknown}};
+    nlohmann::ordered_json scores{{"scored", all.scored},
+                                  {"accuracy", metrics.accuracy},
+                                  {"macro_f1", metrics.macro_f1},
+                                  {"unknown", all.unknown}};
     write_file_atomically(scores_path, [&scores](std::ostream& f) { f << scores.dump(2) << "\n"; });
   }
   if (all.unknown > 0) {

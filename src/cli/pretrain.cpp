@@ -8,14 +8,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "collective.h"
 #include "commands.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/io/pretrain_log.h"
 #include "moecollab/model/hf_bert.h"
-#include "moecollab/util/hash.h"
 #include "moecollab/train/pretrainer.h"
-#include "collective.h"
+#include "moecollab/util/hash.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
@@ -30,11 +30,12 @@ int pretrain_main(int argc, char** argv) {
     po::options_description options("pretrain");
     add_pretrain_options(options, c);
     po::variables_map vm;
-    if (!parse_options_agreed(argc, argv,
-                       "usage: mpirun -np E moecollab pretrain --domain DIR... --out DIR [options]\n"
-                       "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.\n"
-                       "Writes DIR as a Hugging Face BERT directory and DIR/pretrain-log.h5 (one row per round).",
-                       options, vm)) {
+    if (!parse_options_agreed(
+            argc, argv,
+            "usage: mpirun -np E moecollab pretrain --domain DIR... --out DIR [options]\n"
+            "Federated masked-LM pre-training of the shared encoder; rank r reads only domain r.\n"
+            "Writes DIR as a Hugging Face BERT directory and DIR/pretrain-log.h5 (one row per round).",
+            options, vm)) {
       return 0;
     }
     if (out.empty()) out = c.out_in_config;
@@ -50,9 +51,12 @@ int pretrain_main(int argc, char** argv) {
     FederatedPretrainer pretrainer(p, own, tokenizer, comm);
     const bool root = comm.rank() == 0;
     if (root) {
-      std::cout << "pretrain: " << comm.size() << " ranks, " << (p.fedavg_every ? "FedAvg every " + std::to_string(p.fedavg_every) + " steps" : std::string("FedSGD"))
-                << ", " << p.optimizer << " lr " << p.lr << ", encoder d=" << p.encoder.hidden << " layers=" << p.encoder.layers
-                << ", " << pretrainer.corpus_texts() << " texts" << (p.use_unlabelled ? " (training splits + unlabelled)" : "")
+      std::cout << "pretrain: " << comm.size() << " ranks, "
+                << (p.fedavg_every ? "FedAvg every " + std::to_string(p.fedavg_every) + " steps"
+                                   : std::string("FedSGD"))
+                << ", " << p.optimizer << " lr " << p.lr << ", encoder d=" << p.encoder.hidden
+                << " layers=" << p.encoder.layers << ", " << pretrainer.corpus_texts() << " texts"
+                << (p.use_unlabelled ? " (training splits + unlabelled)" : "")
                 << (p.length_buckets ? ", length buckets of " + std::to_string(p.length_buckets) + " batches" : "")
                 << std::endl;
     }
@@ -80,7 +84,8 @@ int pretrain_main(int argc, char** argv) {
       }
     }
     run_on_every_rank(comm, [&] {
-      if (root) save_hf_bert(out, pretrainer.encoder(), pretrainer.head().get(), tokenizer->vocabulary(), data.lower_case);
+      if (root)
+        save_hf_bert(out, pretrainer.encoder(), pretrainer.head().get(), tokenizer->vocabulary(), data.lower_case);
     });
     if (root) std::cout << "pretrain: wrote " << out << " (train on it with --encoder hf:" << out << ")" << std::endl;
     return 0;

@@ -17,13 +17,11 @@ int registry_main(int argc, char** argv) {
   std::string action, dir, model;
   std::vector<std::string> args;
   po::options_description options("registry");
-  options.add_options()
-      ("registry", po::value(&dir)->required(), "the registry directory (add creates it)")
-      ("model", po::value(&model), "check: the trained mixture's checkpoint the packages must fit");
+  options.add_options()("registry", po::value(&dir)->required(), "the registry directory (add creates it)")(
+      "model", po::value(&model), "check: the trained mixture's checkpoint the packages must fit");
   po::options_description hidden;  // filled by the positional words
-  hidden.add_options()
-      ("action", po::value(&action), "add, list, check or remove")
-      ("args", po::value(&args)->composing(), "add: package files; remove: DOMAIN@VERSION; check: DOMAIN[@VERSION]");
+  hidden.add_options()("action", po::value(&action), "add, list, check or remove")(
+      "args", po::value(&args)->composing(), "add: package files; remove: DOMAIN@VERSION; check: DOMAIN[@VERSION]");
   po::positional_options_description positional;
   positional.add("action", 1).add("args", -1);
   po::variables_map vm;
@@ -67,7 +65,8 @@ int registry_main(int argc, char** argv) {
   if (model.empty()) throw Error("registry check: give --model CKPT, the mixture the packages must fit");
   const auto base = load_checkpoint(model);
   if (!base.state.encoder.empty()) {
-    throw Error(model + ": the model fine-tuned its encoder (--encoder-train); registry packages, trained on the "
+    throw Error(model +
+                ": the model fine-tuned its encoder (--encoder-train); registry packages, trained on the "
                 "frozen shared encoder, cannot fit it");
   }
   const auto& gate_weight = base.state.gate.at("parameters/gate.weight");

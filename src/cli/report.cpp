@@ -28,11 +28,13 @@ void print_pretrain_log(const h5::Handle& file, const std::string& path, bool cs
        acc = h5::read_tensor(r, "mlm_accuracy"), lr = h5::read_tensor(r, "learning_rate"),
        seconds = h5::read_tensor(r, "seconds"), bytes = h5::read_tensor(r, "bytes_sent");
   trim_to_common_rows({&round, &loss, &acc, &lr, &seconds, &bytes});
-  if (csv) std::printf("round,mlm_loss,mlm_accuracy,learning_rate,seconds,bytes_sent\n");
+  if (csv)
+    std::printf("round,mlm_loss,mlm_accuracy,learning_rate,seconds,bytes_sent\n");
   else {
-    std::printf("%s: pre-training, %s, %lld rounds on %zu ranks\n\nround  mlm loss  mlm acc        lr   seconds       MB\n",
-                path.c_str(), h5::read_string_attribute(file, "method").c_str(), static_cast<long long>(round.size(0)),
-                h5::read_strings_attribute(file, "domains").size());
+    std::printf(
+        "%s: pre-training, %s, %lld rounds on %zu ranks\n\nround  mlm loss  mlm acc        lr   seconds       MB\n",
+        path.c_str(), h5::read_string_attribute(file, "method").c_str(), static_cast<long long>(round.size(0)),
+        h5::read_strings_attribute(file, "domains").size());
   }
   for (std::int64_t i = 0; i < round.size(0); ++i) {
     std::printf(csv ? "%lld,%.6g,%.6g,%.6g,%.6g,%.0f\n" : "%5lld %9.3f %8.3f %9.2g %9.1f %8.2f\n",
@@ -49,7 +51,8 @@ void print_csv(const Log& log) {
   std::printf("round");
   for (const auto& c : log.columns.at("losses")) std::printf(",loss_%s", c.c_str());
   std::printf(",kl_utilization");
-  for (const auto& d : log.domains) std::printf(",moe_acc_%s,moe_f1_%s,expert_acc_%s,expert_f1_%s", d.c_str(), d.c_str(), d.c_str(), d.c_str());
+  for (const auto& d : log.domains)
+    std::printf(",moe_acc_%s,moe_f1_%s,expert_acc_%s,expert_f1_%s", d.c_str(), d.c_str(), d.c_str(), d.c_str());
   for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",specialization_%zu", e);
   for (const auto& c : log.columns.at("seconds")) std::printf(",seconds_%s", c.c_str());
   std::printf(",bytes_sent\n");
@@ -58,8 +61,8 @@ void print_csv(const Log& log) {
     for (const auto& c : log.columns.at("losses")) std::printf(",%.6g", at(log.loss(c), r));
     std::printf(",%.6g", at(log.kl_utilization, r));
     for (std::size_t d = 0; d < log.domains.size(); ++d) {
-      std::printf(",%.6g,%.6g,%.6g,%.6g", at(log.moe_accuracy, r, d), at(log.moe_macro_f1, r, d), at(log.expert_accuracy, r, d),
-                  at(log.expert_macro_f1, r, d));
+      std::printf(",%.6g,%.6g,%.6g,%.6g", at(log.moe_accuracy, r, d), at(log.moe_macro_f1, r, d),
+                  at(log.expert_accuracy, r, d), at(log.expert_macro_f1, r, d));
     }
     for (std::size_t e = 0; e < log.domains.size(); ++e) std::printf(",%.6g", at(log.specialization, r, e));
     for (const auto& c : log.columns.at("seconds")) std::printf(",%.6g", at(log.column("seconds", c), r));
@@ -68,13 +71,15 @@ void print_csv(const Log& log) {
 }
 
 void print_table(const Log& log, const std::string& path) {
-  std::printf("%s: %lld rounds, %zu domains\n\n", path.c_str(), static_cast<long long>(log.rounds()), log.domains.size());
+  std::printf("%s: %lld rounds, %zu domains\n\n", path.c_str(), static_cast<long long>(log.rounds()),
+              log.domains.size());
   std::printf("round   task      H     KL  KL(util) ");
   for (const auto& d : log.domains) std::printf(" %9.9s", d.c_str());
   std::printf("   seconds       MB\n");
   for (std::int64_t r = 0; r < log.rounds(); ++r) {
     std::printf("%5lld %6.3f %6.3f %6.4f %9.4f ", static_cast<long long>(log.round[r].item<std::int64_t>()),
-                at(log.loss("task"), r), at(log.loss("entropy"), r), at(log.loss("balance"), r), at(log.kl_utilization, r));
+                at(log.loss("task"), r), at(log.loss("entropy"), r), at(log.loss("balance"), r),
+                at(log.kl_utilization, r));
     for (std::size_t d = 0; d < log.domains.size(); ++d) std::printf(" %9.3f", at(log.moe_accuracy, r, d));
     std::printf(" %9.1f %8.2f\n", at(log.column("seconds", "total"), r), log.bytes_sent[r].sum().item<double>() / 1e6);
   }
@@ -82,10 +87,11 @@ void print_table(const Log& log, const std::string& path) {
   const auto last = log.rounds() - 1;
   std::printf("\nMoE accuracy per domain above; last round, per domain: MoE F1 | expert alone acc, F1\n");
   for (std::size_t d = 0; d < log.domains.size(); ++d) {
-    std::printf("  %-10s %.3f | %.3f %.3f\n", log.domains[d].c_str(), at(log.moe_macro_f1, last, d), at(log.expert_accuracy, last, d),
-                at(log.expert_macro_f1, last, d));
+    std::printf("  %-10s %.3f | %.3f %.3f\n", log.domains[d].c_str(), at(log.moe_macro_f1, last, d),
+                at(log.expert_accuracy, last, d), at(log.expert_macro_f1, last, d));
   }
-  std::printf("\nutilization, last round (row: domain's samples, column: that domain's expert; mean gate weight)\n%12s", "");
+  std::printf("\nutilization, last round (row: domain's samples, column: that domain's expert; mean gate weight)\n%12s",
+              "");
   for (const auto& expert : log.domains) std::printf(" %8.8s", expert.c_str());  // expert e = domain e's
   std::printf("\n");
   for (std::size_t d = 0; d < log.domains.size(); ++d) {
@@ -150,9 +156,12 @@ int report_main(int argc, char** argv) {
   }
   if (format != run_dir::kRunLog.name) throw Error(path + ": not a MoECollab run log or pre-training log");
   const auto log = read_run_log(path);
-  if (summary) print_summary(log, path);
-  else if (csv) print_csv(log);
-  else print_table(log, path);
+  if (summary)
+    print_summary(log, path);
+  else if (csv)
+    print_csv(log);
+  else
+    print_table(log, path);
   return 0;
 }
 

@@ -10,9 +10,9 @@
 #include <optional>
 
 #include "moecollab/io/checkpoint.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/io/run_log.h"
 #include "moecollab/util/error.h"
-#include "moecollab/io/run_dir.h"
 #include "printing.h"
 #include "run_options.h"
 
@@ -45,7 +45,8 @@ void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
         try {
           check_compatible(load_checkpoint(here), here, context.info, context.header.domains, context.header.labels);
         } catch (const Error& e) {
-          throw Error(std::string(e.what()) + "\n  --run-dir " + a.run_dir + " holds another run's checkpoints; resume "
+          throw Error(std::string(e.what()) + "\n  --run-dir " + a.run_dir +
+                      " holds another run's checkpoints; resume "
                       "into a run directory of its own, or add --overwrite to clear it first");
         }
       }

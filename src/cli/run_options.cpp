@@ -1,19 +1,19 @@
 #include "run_options.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <cstdio>
 #include <thread>
 
 #include <sched.h>
 #include <unistd.h>
 
+#include "moecollab/io/run_dir.h"
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/sweep/grid.h"
 #include "moecollab/util/error.h"
-#include "moecollab/io/run_dir.h"
 
 namespace moecollab::cli {
 namespace {
@@ -28,120 +28,118 @@ po::typed_value<double>* real(double* field) {
 }  // namespace
 
 void add_data_options(po::options_description& options, DataOptions& data) {
-  options.add_options()
-      ("domain", po::value(&data.domains)->composing()->required(),
-       "a domain: a directory with train/val/test .jsonl|.csv|.tsv (+ labels.txt), or one such file "
-       "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i). "
-       "It is named after the directory (data/quotes -> quotes) or the file's stem (mine.jsonl -> mine); "
-       "NAME=PATH names it NAME. Given on the command line, the --domain list replaces the config file's");
+  options.add_options()(
+      "domain", po::value(&data.domains)->composing()->required(),
+      "a domain: a directory with train/val/test .jsonl|.csv|.tsv (+ labels.txt), or one such file "
+      "that is split 80/10/10 by a seeded hash of each text; repeat once per domain (domain i is expert i). "
+      "It is named after the directory (data/quotes -> quotes) or the file's stem (mine.jsonl -> mine); "
+      "NAME=PATH names it NAME. Given on the command line, the --domain list replaces the config file's");
   add_shared_data_options(options, data);
 }
 
 void add_shared_data_options(po::options_description& options, DataOptions& data) {
-  options.add_options()
-      ("vocab", po::value(&data.vocab)->default_value(data.vocab), "WordPiece vocab.txt (make one with build-vocab)")
-      ("split-seed", po::value(&data.split_seed)->default_value(data.split_seed),
-       "seed of the hash that splits single-file domains")
-      ("lower-case", flag(&data.lower_case), "lower-case and strip accents before WordPiece (BERT uncased)")
-      ("threads", po::value(&data.threads)->default_value(data.threads),
-       "intra-op threads for libtorch per process; 0 = the CPUs this process may use (its affinity mask: "
-       "taskset, Slurm --cpus-per-task, mpirun --bind-to), divided among the node's ranks when the mask is the "
-       "whole node");
+  options.add_options()("vocab", po::value(&data.vocab)->default_value(data.vocab),
+                        "WordPiece vocab.txt (make one with build-vocab)")(
+      "split-seed", po::value(&data.split_seed)->default_value(data.split_seed),
+      "seed of the hash that splits single-file domains")(
+      "lower-case", flag(&data.lower_case), "lower-case and strip accents before WordPiece (BERT uncased)")(
+      "threads", po::value(&data.threads)->default_value(data.threads),
+      "intra-op threads for libtorch per process; 0 = the CPUs this process may use (its affinity mask: "
+      "taskset, Slurm --cpus-per-task, mpirun --bind-to), divided among the node's ranks when the mask is the "
+      "whole node");
 }
 
 void add_encoder_options(po::options_description& options, EncoderConfig& e) {
-  options.add_options()
-      ("encoder-hidden", po::value(&e.hidden)->default_value(e.hidden), "encoder hidden size d")
-      ("encoder-layers", po::value(&e.layers)->default_value(e.layers), "encoder transformer layers")
-      ("encoder-heads", po::value(&e.heads)->default_value(e.heads), "attention heads (must divide d)")
-      ("encoder-intermediate", po::value(&e.intermediate)->default_value(e.intermediate), "feed-forward size")
-      ("encoder-max-positions", po::value(&e.max_positions)->default_value(e.max_positions),
-       "position embeddings (>= max-length)")
-      ("encoder-seed", po::value(&e.seed)->default_value(e.seed),
-       "seed of the randomly initialised, frozen default encoder")
-      ("encoder-init-std", real(&e.init_std),
-       "std of the default encoder's random normal weights (BERT: 0.02)");
+  options.add_options()("encoder-hidden", po::value(&e.hidden)->default_value(e.hidden), "encoder hidden size d")(
+      "encoder-layers", po::value(&e.layers)->default_value(e.layers), "encoder transformer layers")(
+      "encoder-heads", po::value(&e.heads)->default_value(e.heads), "attention heads (must divide d)")(
+      "encoder-intermediate", po::value(&e.intermediate)->default_value(e.intermediate), "feed-forward size")(
+      "encoder-max-positions", po::value(&e.max_positions)->default_value(e.max_positions),
+      "position embeddings (>= max-length)")("encoder-seed", po::value(&e.seed)->default_value(e.seed),
+                                             "seed of the randomly initialised, frozen default encoder")(
+      "encoder-init-std", real(&e.init_std), "std of the default encoder's random normal weights (BERT: 0.02)");
 }
 
 void add_expert_options(po::options_description& options, TrainOptions& t) {
   add_encoder_options(options, t.encoder);
-  options.add_options()
-      ("encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
-         if (v == "random") t.encoder_dir.clear();
-         else if (v.rfind("hf:", 0) == 0 && v.size() > 3) t.encoder_dir = v.substr(3);
-         else throw Error("--encoder must be 'random' or 'hf:DIR', not '" + v + "'");
-       }),
-       "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
-       "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
-       "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")
-      ("encoder-pooling", po::value(&t.encoder.pooling)->default_value("auto"),
-       "feature h: 'cls' (first token, as BERT and the paper), 'mean' (mean over the text's tokens), or 'auto': "
-       "cls for an hf:DIR whose weights include a pooler (bert-base-uncased: its CLS state was trained by "
-       "next-sentence prediction), mean otherwise (the random encoder, whose CLS state is nearly constant, and "
-       "encoders `moecollab pretrain` wrote, which train masked LM only)")
-      ("adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")
-      ("max-length", po::value(&t.max_length)->default_value(t.max_length),
-       "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")
-      ("rounds", po::value(&t.rounds)->default_value(t.rounds),
-       "training rounds, at least 1 (local phase + gate phase + eval); with --resume, the round to stop after")
-      ("local-steps", po::value(&t.local_steps)->default_value(t.local_steps),
-       "steps per round each expert trains alone on its own domain (0: none; the progress line shows '-')")
-      ("batch-size", po::value(&t.batch_size)->default_value(t.batch_size), "examples per domain per step")
-      ("length-buckets", po::value(&t.length_buckets)->default_value(t.length_buckets),
-       "length-bucketed training batches: each window of N batches of the epoch's shuffle is sorted by text "
-       "length, and its batches drawn in random order, so a batch holds texts of similar length (less padding: "
-       "faster wherever the encoder runs per batch, --encoder-train or --expert-lora). 0: plain shuffle")
-      ("expert-lr", real(&t.expert_lr), "Adam learning rate of adapters and heads")
-      ("seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")
-      ("eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")
-      ("no-feature-cache", flag(nullptr)->notifier([&t](bool off) { t.feature_cache = !off; }),
-       "run the frozen encoder on every batch instead of computing each text's features once per run");
+  options.add_options()(
+      "encoder", po::value<std::string>()->default_value("random")->notifier([&t](const std::string& v) {
+        if (v == "random")
+          t.encoder_dir.clear();
+        else if (v.rfind("hf:", 0) == 0 && v.size() > 3)
+          t.encoder_dir = v.substr(3);
+        else
+          throw Error("--encoder must be 'random' or 'hf:DIR', not '" + v + "'");
+      }),
+      "the shared encoder: 'random' (built from the --encoder-* options and --encoder-seed, with --vocab), or "
+      "'hf:DIR', a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; its vocab.txt and "
+      "do_lower_case replace --vocab and --lower-case, its config the --encoder-* sizes)")(
+      "encoder-pooling", po::value(&t.encoder.pooling)->default_value("auto"),
+      "feature h: 'cls' (first token, as BERT and the paper), 'mean' (mean over the text's tokens), or 'auto': "
+      "cls for an hf:DIR whose weights include a pooler (bert-base-uncased: its CLS state was trained by "
+      "next-sentence prediction), mean otherwise (the random encoder, whose CLS state is nearly constant, and "
+      "encoders `moecollab pretrain` wrote, which train masked LM only)")(
+      "adapter", po::value(&t.adapter)->default_value(t.adapter), "adapter bottleneck size k (paper: 64)")(
+      "max-length", po::value(&t.max_length)->default_value(t.max_length),
+      "tokens per text incl. [CLS] and [SEP]; longer texts are truncated")(
+      "rounds", po::value(&t.rounds)->default_value(t.rounds),
+      "training rounds, at least 1 (local phase + gate phase + eval); with --resume, the round to stop after")(
+      "local-steps", po::value(&t.local_steps)->default_value(t.local_steps),
+      "steps per round each expert trains alone on its own domain (0: none; the progress line shows '-')")(
+      "batch-size", po::value(&t.batch_size)->default_value(t.batch_size), "examples per domain per step")(
+      "length-buckets", po::value(&t.length_buckets)->default_value(t.length_buckets),
+      "length-bucketed training batches: each window of N batches of the epoch's shuffle is sorted by text "
+      "length, and its batches drawn in random order, so a batch holds texts of similar length (less padding: "
+      "faster wherever the encoder runs per batch, --encoder-train or --expert-lora). 0: plain shuffle")(
+      "expert-lr", real(&t.expert_lr), "Adam learning rate of adapters and heads")(
+      "seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")(
+      "eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")(
+      "no-feature-cache", flag(nullptr)->notifier([&t](bool off) { t.feature_cache = !off; }),
+      "run the frozen encoder on every batch instead of computing each text's features once per run");
 }
 
 void add_mixture_options(po::options_description& options, TrainOptions& t) {
-  options.add_options()
-      ("gate-steps", po::value(&t.gate_steps)->default_value(t.gate_steps),
-       "collaborative steps per round (one batch per domain each) training the gate")
-      ("gate-lr", real(&t.gate_lr), "Adam learning rate of the gate")
-      ("lambda1", real(&t.loss.entropy),
-       "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")
-      ("lambda2", real(&t.loss.balance),
-       "weight of KL(mean g || uniform); > 0 balances expert utilization")
-      ("balance-scope", po::value<std::string>()->default_value("global")->notifier([&t](const std::string& v) {
-         if (v != "global" && v != "domain") throw Error("--balance-scope must be 'global' or 'domain', not '" + v + "'");
-         t.loss.balance_per_domain = v == "domain";
-       }),
-       "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
-       "each domain's own term (every rank balances its own batch; no all-reduce for it)")
-      ("joint", flag(&t.joint), "gate steps also train the experts through the mixture")
-      ("encoder-train", po::value<std::string>()->default_value("none")->notifier([&t](const std::string& v) {
-         t.encoder_training = parse_encoder_training(v);
-       }),
-       "fine-tune the shared encoder: 'none' (frozen; each text encoded once, the feature cache), 'top:N' (its top "
-       "N transformer layers) or 'all' (every layer and the embeddings). It trains with the experts in the local "
-       "phase and through the mixture loss in the gate phase (the features' gradients return to each row's "
-       "rank); gradients are summed over ranks every step (FedSGD), so replicas stay identical. Costs an "
-       "encoder forward and backward per batch instead of a cached lookup (README: 'Fine-tuning the encoder')")
-      ("encoder-lr", real(&t.encoder_lr), "Adam learning rate of the encoder's trained part (--encoder-train)")
-      ("expert-lora", po::value(&t.expert_lora.rank)->default_value(t.expert_lora.rank),
-       "per-expert adaptation of the frozen shared encoder: each expert's own LoRA of rank R on the attention and "
-       "feed-forward projections of the top --expert-lora-layers layers, trained with its adapter and head "
-       "(h_i = Encoder_i(x) as in the paper; E + 1 top-layer passes per text). 0: off. train-local only: the "
-       "federated features exchange refuses it (it would have to send sequence hidden states)")
-      ("expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
-       "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")
-      ("top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
-       "route each text to its K highest-weighted experts only (weights renormalised over them; features "
-       "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")
-      ("on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
-         if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
-         t.stop_on_nonfinite = v == "stop";
-       }),
-       "a gate step with a NaN/Inf loss or gate gradient on any rank (detected before the all-reduce, never reaching "
-       "the gate replicas): stop the run naming the ranks and step, or skip the step on every rank")
-      ("log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
-       "per round, log the routing (true label, gate weights, prediction) of the first N validation texts of "
-       "each domain to the run log's /routing datasets (0: none)");
+  options.add_options()("gate-steps", po::value(&t.gate_steps)->default_value(t.gate_steps),
+                        "collaborative steps per round (one batch per domain each) training the gate")(
+      "gate-lr", real(&t.gate_lr), "Adam learning rate of the gate")(
+      "lambda1", real(&t.loss.entropy), "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")(
+      "lambda2", real(&t.loss.balance), "weight of KL(mean g || uniform); > 0 balances expert utilization")(
+      "balance-scope", po::value<std::string>()->default_value("global")->notifier([&t](const std::string& v) {
+        if (v != "global" && v != "domain")
+          throw Error("--balance-scope must be 'global' or 'domain', not '" + v + "'");
+        t.loss.balance_per_domain = v == "domain";
+      }),
+      "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
+      "each domain's own term (every rank balances its own batch; no all-reduce for it)")(
+      "joint", flag(&t.joint), "gate steps also train the experts through the mixture")(
+      "encoder-train", po::value<std::string>()->default_value("none")->notifier([&t](const std::string& v) {
+        t.encoder_training = parse_encoder_training(v);
+      }),
+      "fine-tune the shared encoder: 'none' (frozen; each text encoded once, the feature cache), 'top:N' (its top "
+      "N transformer layers) or 'all' (every layer and the embeddings). It trains with the experts in the local "
+      "phase and through the mixture loss in the gate phase (the features' gradients return to each row's "
+      "rank); gradients are summed over ranks every step (FedSGD), so replicas stay identical. Costs an "
+      "encoder forward and backward per batch instead of a cached lookup (README: 'Fine-tuning the encoder')")(
+      "encoder-lr", real(&t.encoder_lr), "Adam learning rate of the encoder's trained part (--encoder-train)")(
+      "expert-lora", po::value(&t.expert_lora.rank)->default_value(t.expert_lora.rank),
+      "per-expert adaptation of the frozen shared encoder: each expert's own LoRA of rank R on the attention and "
+      "feed-forward projections of the top --expert-lora-layers layers, trained with its adapter and head "
+      "(h_i = Encoder_i(x) as in the paper; E + 1 top-layer passes per text). 0: off. train-local only: the "
+      "federated features exchange refuses it (it would have to send sequence hidden states)")(
+      "expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
+      "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")(
+      "top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
+      "route each text to its K highest-weighted experts only (weights renormalised over them; features "
+      "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")(
+      "on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
+        if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
+        t.stop_on_nonfinite = v == "stop";
+      }),
+      "a gate step with a NaN/Inf loss or gate gradient on any rank (detected before the all-reduce, never reaching "
+      "the gate replicas): stop the run naming the ranks and step, or skip the step on every rank")(
+      "log-routing", po::value(&t.log_routing)->default_value(t.log_routing),
+      "per round, log the routing (true label, gate weights, prediction) of the first N validation texts of "
+      "each domain to the run log's /routing datasets (0: none)");
 }
 
 void add_train_options(po::options_description& options, TrainOptions& t) {
@@ -153,81 +151,77 @@ void add_run_options(po::options_description& options, RunOptions& run) {
   add_data_options(options, run.data);
   add_train_options(options, run.train);
   auto& a = run.artifacts;
-  options.add_options()
-      ("test", flag(&run.test), "also report the test split after the last round")
-      ("run-dir", po::value(&a.run_dir)->default_value(a.run_dir),
-       "directory for this run's HDF5 log (log.h5), final.json and checkpoints (checkpoints/round-NNNNNN.h5); "
-       "empty: none. One run per directory: one that holds another run is refused (see --resume, --overwrite)")
-      ("overwrite", flag(&a.overwrite),
-       "first delete the run files (log*.h5, final.json, COMPLETED, checkpoints/round-*.h5) an earlier run left in "
-       "--run-dir; other files there are kept")
-      ("checkpoint-every", po::value(&a.checkpoint_every)->default_value(a.checkpoint_every),
-       "write a checkpoint every N rounds (0: only after the last round)")
-      ("keep-checkpoints", po::value(&a.keep_checkpoints)->default_value(a.keep_checkpoints),
-       "keep the newest K checkpoints, delete older ones (0: keep all)")
-      ("resume", po::value(&a.resume)->default_value(a.resume),
-       "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds");
+  options.add_options()("test", flag(&run.test), "also report the test split after the last round")(
+      "run-dir", po::value(&a.run_dir)->default_value(a.run_dir),
+      "directory for this run's HDF5 log (log.h5), final.json and checkpoints (checkpoints/round-NNNNNN.h5); "
+      "empty: none. One run per directory: one that holds another run is refused (see --resume, --overwrite)")(
+      "overwrite", flag(&a.overwrite),
+      "first delete the run files (log*.h5, final.json, COMPLETED, checkpoints/round-*.h5) an earlier run left in "
+      "--run-dir; other files there are kept")("checkpoint-every",
+                                               po::value(&a.checkpoint_every)->default_value(a.checkpoint_every),
+                                               "write a checkpoint every N rounds (0: only after the last round)")(
+      "keep-checkpoints", po::value(&a.keep_checkpoints)->default_value(a.keep_checkpoints),
+      "keep the newest K checkpoints, delete older ones (0: keep all)")(
+      "resume", po::value(&a.resume)->default_value(a.resume),
+      "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds");
 }
 
 void add_backend_option(po::options_description& options, std::string& backend) {
-  options.add_options()
-      ("collective-timeout", po::value<double>()->default_value(600),
-       "seconds a collective may wait before the watchdog reports the rank and collective that stalled and ends "
-       "the job (the ranks that do not report are the ones that never arrived); 0 disables it")
-      ("backend", po::value(&backend)->default_value(backend),
-       "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
-       "(nccl where every rank has a GPU of its own, else mpi)");
+  options.add_options()(
+      "collective-timeout", po::value<double>()->default_value(600),
+      "seconds a collective may wait before the watchdog reports the rank and collective that stalled and ends "
+      "the job (the ranks that do not report are the ones that never arrived); 0 disables it")(
+      "backend", po::value(&backend)->default_value(backend),
+      "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
+      "(nccl where every rank has a GPU of its own, else mpi)");
 }
 
 void add_pretrain_options(po::options_description& options, PretrainCommandOptions& c) {
   add_data_options(options, c.data);
   auto& p = c.pretrain;
   add_encoder_options(options, p.encoder);
-  options.add_options()
-      ("out,o", po::value(&c.out),
-       "directory to write the pre-trained encoder to (Hugging Face layout, plus pretrain-log.h5)")
-      ("pretrain-out", po::value(&c.out_in_config),
-       "--out under the name a shared pipeline config file uses (there `out` would be build-vocab's too); "
-       "--out wins")
-      ("pretrain-rounds", po::value(&p.rounds)->default_value(p.rounds), "rounds (one progress line and log row each)")
-      ("pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")
-      ("pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")
-      ("pretrain-max-length", po::value(&p.max_length)->default_value(p.max_length), "tokens per text")
-      ("pretrain-length-buckets", po::value(&p.length_buckets)->default_value(p.length_buckets),
-       "length-bucketed batches (as --length-buckets of train): each window of N batches sorted by text length; "
-       "0: plain shuffle")
-      ("mlm-optimizer", po::value(&p.optimizer)->default_value(p.optimizer), "adam or sgd")
-      ("mlm-lr", real(&p.lr), "peak learning rate")
-      ("mlm-schedule", po::value(&p.schedule)->default_value(p.schedule),
-       "linear: warm up over --mlm-warmup of all steps, then decay linearly to 0 (BERT's); constant: --mlm-lr throughout")
-      ("mlm-warmup", real(&p.warmup), "share of all steps spent warming up (linear schedule)")
-      ("mask-rate", real(&p.mask_rate), "share of tokens masked (BERT: 0.15)")
-      ("mlm-tie-decoder", flag(&p.tie_decoder),
-       "true: score masked tokens with the word embeddings (BERT's tying); false: with a decoder matrix of its "
-       "own, which keeps rare tokens' embeddings from collapsing on small corpora (README)")
-      ("fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
-       "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")
-      ("pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order")
-      ("pretrain-unlabelled", flag(&p.use_unlabelled),
-       "also pre-train on each domain's unlabelled.txt (more in-domain text without labels), not only its "
-       "training split");
+  options.add_options()("out,o", po::value(&c.out),
+                        "directory to write the pre-trained encoder to (Hugging Face layout, plus pretrain-log.h5)")(
+      "pretrain-out", po::value(&c.out_in_config),
+      "--out under the name a shared pipeline config file uses (there `out` would be build-vocab's too); "
+      "--out wins")("pretrain-rounds", po::value(&p.rounds)->default_value(p.rounds),
+                    "rounds (one progress line and log row each)")(
+      "pretrain-steps", po::value(&p.steps)->default_value(p.steps), "optimizer steps per round")(
+      "pretrain-batch", po::value(&p.batch_size)->default_value(p.batch_size), "texts per rank per step")(
+      "pretrain-max-length", po::value(&p.max_length)->default_value(p.max_length), "tokens per text")(
+      "pretrain-length-buckets", po::value(&p.length_buckets)->default_value(p.length_buckets),
+      "length-bucketed batches (as --length-buckets of train): each window of N batches sorted by text length; "
+      "0: plain shuffle")("mlm-optimizer", po::value(&p.optimizer)->default_value(p.optimizer), "adam or sgd")(
+      "mlm-lr", real(&p.lr), "peak learning rate")("mlm-schedule", po::value(&p.schedule)->default_value(p.schedule),
+                                                   "linear: warm up over --mlm-warmup of all steps, then decay "
+                                                   "linearly to 0 (BERT's); constant: --mlm-lr throughout")(
+      "mlm-warmup", real(&p.warmup), "share of all steps spent warming up (linear schedule)")(
+      "mask-rate", real(&p.mask_rate), "share of tokens masked (BERT: 0.15)")(
+      "mlm-tie-decoder", flag(&p.tie_decoder),
+      "true: score masked tokens with the word embeddings (BERT's tying); false: with a decoder matrix of its "
+      "own, which keeps rare tokens' embeddings from collapsing on small corpora (README)")(
+      "fedavg-every", po::value(&p.fedavg_every)->default_value(p.fedavg_every),
+      "0: FedSGD (gradients all-reduced every step); K: FedAvg (weights averaged every K local steps)")(
+      "pretrain-seed", po::value(&p.seed)->default_value(p.seed), "seed of masking and batch order")(
+      "pretrain-unlabelled", flag(&p.use_unlabelled),
+      "also pre-train on each domain's unlabelled.txt (more in-domain text without labels), not only its "
+      "training split");
 }
 
 void add_build_vocab_options(po::options_description& options, VocabCommandOptions& v) {
-  options.add_options()
-      ("domain", po::value(&v.data.domains)->composing()->required(), "a domain directory or file; repeat per domain")
-      ("out,o", po::value(&v.out)->required(), "where to write vocab.txt (written atomically)")
-      ("max-size", po::value(&v.build.max_size)->default_value(v.build.max_size), "tokens in the vocabulary at most")
-      ("min-count", po::value(&v.build.min_count)->default_value(v.build.min_count),
-       "a pair of pieces must occur this often to be merged into a token")
-      ("lower-case", flag(&v.build.lower_case), "lower-case and strip accents")
-      ("split-seed", po::value(&v.data.split_seed)->default_value(v.data.split_seed),
-       "seed splitting single-file domains")
-      ("vocab-unlabelled", flag(&v.unlabelled),
-       "also count the words of each domain's unlabelled.txt (the text pre-training reads), not only its "
-       "training split")
-      ("federated", flag(&v.federated),
-       "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
+  options.add_options()("domain", po::value(&v.data.domains)->composing()->required(),
+                        "a domain directory or file; repeat per domain")(
+      "out,o", po::value(&v.out)->required(), "where to write vocab.txt (written atomically)")(
+      "max-size", po::value(&v.build.max_size)->default_value(v.build.max_size), "tokens in the vocabulary at most")(
+      "min-count", po::value(&v.build.min_count)->default_value(v.build.min_count),
+      "a pair of pieces must occur this often to be merged into a token")("lower-case", flag(&v.build.lower_case),
+                                                                          "lower-case and strip accents")(
+      "split-seed", po::value(&v.data.split_seed)->default_value(v.data.split_seed),
+      "seed splitting single-file domains")(
+      "vocab-unlabelled", flag(&v.unlabelled),
+      "also count the words of each domain's unlabelled.txt (the text pre-training reads), not only its "
+      "training split")("federated", flag(&v.federated),
+                        "under mpirun, one rank per domain: rank r counts only domain r's words; counts are summed");
 }
 
 const std::set<std::string>& pipeline_config_keys() {
@@ -255,18 +249,24 @@ std::map<std::string, std::string> describe_options(const po::variables_map& vm)
   for (const auto& [key, entry] : vm) {
     const auto& v = entry.value();
     std::string text;
-    if (const auto* s = boost::any_cast<std::string>(&v)) text = *s;
+    if (const auto* s = boost::any_cast<std::string>(&v))
+      text = *s;
     else if (const auto* l = boost::any_cast<std::vector<std::string>>(&v)) {
       for (const auto& item : *l) text += (text.empty() ? "" : "\n") + item;
-    } else if (const auto* i = boost::any_cast<int>(&v)) text = std::to_string(*i);
-    else if (const auto* i64 = boost::any_cast<std::int64_t>(&v)) text = std::to_string(*i64);
-    else if (const auto* u64 = boost::any_cast<std::uint64_t>(&v)) text = std::to_string(*u64);
+    } else if (const auto* i = boost::any_cast<int>(&v))
+      text = std::to_string(*i);
+    else if (const auto* i64 = boost::any_cast<std::int64_t>(&v))
+      text = std::to_string(*i64);
+    else if (const auto* u64 = boost::any_cast<std::uint64_t>(&v))
+      text = std::to_string(*u64);
     else if (const auto* d = boost::any_cast<double>(&v)) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", *d);
       text = buf;
-    } else if (const auto* b = boost::any_cast<bool>(&v)) text = *b ? "true" : "false";
-    else continue;
+    } else if (const auto* b = boost::any_cast<bool>(&v))
+      text = *b ? "true" : "false";
+    else
+      continue;
     out[key] = text;
   }
   return out;
@@ -332,11 +332,12 @@ void check_run_dir(const ArtifactOptions& artifacts, bool owner) {
   const fs::path dir(artifacts.run_dir);
   const auto earlier = run_files(artifacts.run_dir);
   if (artifacts.overwrite && !artifacts.resume.empty()) {
-    const bool inside = artifacts.resume == "latest" ||
-                        fs::weakly_canonical(artifacts.resume).parent_path() == fs::weakly_canonical(dir / "checkpoints");
+    const bool inside = artifacts.resume == "latest" || fs::weakly_canonical(artifacts.resume).parent_path() ==
+                                                            fs::weakly_canonical(dir / "checkpoints");
     if (inside && !earlier.empty()) {
-      throw Error("--overwrite would delete the checkpoint --resume " + artifacts.resume +
-                  " continues from; give one of them (--resume continues the run in --run-dir, --overwrite deletes it)");
+      throw Error(
+          "--overwrite would delete the checkpoint --resume " + artifacts.resume +
+          " continues from; give one of them (--resume continues the run in --run-dir, --overwrite deletes it)");
     }
   }
   if (!earlier.empty() && artifacts.resume.empty() && !artifacts.overwrite) {
@@ -399,7 +400,8 @@ std::string features_line(const TrainOptions& train, const std::string& cache_se
   return train.feature_cache ? "feature cache " + cache_seconds : std::string("no feature cache");
 }
 
-std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint, const std::string& pooling) {
+std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint,
+                         const std::string& pooling) {
   const auto& e = train.encoder;
   const std::string encoder = train.encoder_dir.empty()
                                   ? "random (d=" + std::to_string(e.hidden) + ", " + std::to_string(e.layers) +
@@ -408,12 +410,14 @@ std::string encoder_line(const TrainOptions& train, const std::string& encoder_f
   return "encoder " + encoder + ", fingerprint " + encoder_fingerprint + ", pooling " + pooling;
 }
 
-std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint, const std::string& pooling) {
+std::string run_outputs_line(const RunOptions& run, const std::string& encoder_fingerprint,
+                             const std::string& pooling) {
   const std::string line = encoder_line(run.train, encoder_fingerprint, pooling) + "; ";
   const auto& a = run.artifacts;
   if (a.run_dir.empty()) return line + "no --run-dir: no log or checkpoints are written";
   const std::filesystem::path dir(a.run_dir);
-  const auto log = a.resume.empty() ? dir / "log.h5" : dir / "log-from-round-N.h5 (N: the first round after the checkpoint)";
+  const auto log =
+      a.resume.empty() ? dir / "log.h5" : dir / "log-from-round-N.h5 (N: the first round after the checkpoint)";
   return line + "log " + log.string() + ", checkpoints " + (dir / "checkpoints").string() + "/";
 }
 

@@ -43,11 +43,11 @@ void add_encoder_options(po::options_description& options, EncoderConfig& encode
 
 // What a run writes: run log and checkpoints under run_dir, and where it resumes.
 struct ArtifactOptions {
-  std::string run_dir;            // empty: write nothing
-  int checkpoint_every = 0;       // rounds between checkpoints (0: only at the end)
+  std::string run_dir;       // empty: write nothing
+  int checkpoint_every = 0;  // rounds between checkpoints (0: only at the end)
   std::size_t keep_checkpoints = 3;
-  std::string resume;             // a checkpoint path, "latest", or empty
-  bool overwrite = false;         // clear an earlier run's files from run_dir first
+  std::string resume;      // a checkpoint path, "latest", or empty
+  bool overwrite = false;  // clear an earlier run's files from run_dir first
 };
 
 // Everything `train` and `train-local` share: data, training, artifacts and --test.
@@ -119,7 +119,6 @@ std::string version_text();
 
 // Loads every --domain, in the order given (domain i is expert i).
 std::vector<Domain> load_domains(const DataOptions& data);
-
 
 // "1.23 s".
 std::string seconds_text(double seconds);

@@ -6,10 +6,10 @@
 #include <iostream>
 
 #include "commands.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/sweep/grid.h"
 #include "moecollab/sweep/summary.h"
 #include "moecollab/util/error.h"
-#include "moecollab/io/run_dir.h"
 #include "options.h"
 #include "run_options.h"
 
@@ -47,12 +47,14 @@ int sweep_point_main(int argc, char** argv) {
   long long index = -1;
   bool info = false;
   po::options_description options("sweep-point");
-  options.add_options()
-      ("grid", po::value(&grid_path)->required(), "the sweep grid file (INI: lambda1, lambda2, seeds, run-config, sweep-dir)")
-      ("index", po::value(&index), "a job-array index: print SWEEP_NAME, SWEEP_LAMBDA1, SWEEP_LAMBDA2, SWEEP_SEED, "
-                                   "SWEEP_RUN_DIR, SWEEP_RUN_CONFIG and SWEEP_STATE (new, resume or completed)")
-      ("info", flag(&info), "print SWEEP_SIZE, SWEEP_DIR, SWEEP_RUN_CONFIG, SWEEP_RANKS (domains of the "
-                                       "run config) and SWEEP_PENDING (indices not completed, comma-separated)");
+  options.add_options()("grid", po::value(&grid_path)->required(),
+                        "the sweep grid file (INI: lambda1, lambda2, seeds, run-config, sweep-dir)")(
+      "index", po::value(&index),
+      "a job-array index: print SWEEP_NAME, SWEEP_LAMBDA1, SWEEP_LAMBDA2, SWEEP_SEED, "
+      "SWEEP_RUN_DIR, SWEEP_RUN_CONFIG and SWEEP_STATE (new, resume or completed)")(
+      "info", flag(&info),
+      "print SWEEP_SIZE, SWEEP_DIR, SWEEP_RUN_CONFIG, SWEEP_RANKS (domains of the "
+      "run config) and SWEEP_PENDING (indices not completed, comma-separated)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab sweep-point --grid G (--index I | --info)\n"
@@ -93,9 +95,8 @@ int sweep_point_main(int argc, char** argv) {
 int sweep_summary_main(int argc, char** argv) {
   std::string grid_path, out;
   po::options_description options("sweep-summary");
-  options.add_options()
-      ("grid", po::value(&grid_path)->required(), "the sweep grid file")
-      ("out,o", po::value(&out), "directory for summary.csv and summary.h5 (default: the grid's sweep-dir)");
+  options.add_options()("grid", po::value(&grid_path)->required(), "the sweep grid file")(
+      "out,o", po::value(&out), "directory for summary.csv and summary.h5 (default: the grid's sweep-dir)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab sweep-summary --grid G [--out DIR]\n"

@@ -3,13 +3,16 @@
 // Rank r loads only domain r (the r-th --domain); its text never leaves it.
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <chrono>
 #include <iostream>
 #include <optional>
 
+#include "collective.h"
 #include "commands.h"
+#include "contribution_steps.h"
+#include "federated_command.h"
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/backend.h"
 #include "moecollab/comm/fault_injection.h"
@@ -17,9 +20,6 @@
 #include "moecollab/comm/watchdog.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/util/hash.h"
-#include "collective.h"
-#include "contribution_steps.h"
-#include "federated_command.h"
 #include "printing.h"
 #include "run_loop.h"
 
@@ -73,14 +73,13 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
-              << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)")
-              << "\n  " << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
+              << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)") << "\n  "
+              << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
               << std::endl;
   }
   std::string contribution;
-  run_on_every_rank(comm, [&] {
-    contribution = command.prepare(trainer, comm, run, hex64(tokenizer->vocabulary().fingerprint()));
-  });
+  run_on_every_rank(
+      comm, [&] { contribution = command.prepare(trainer, comm, run, hex64(tokenizer->vocabulary().fingerprint())); });
   std::vector<DomainReport> before;
   if (command.evaluate_before) {
     before = trainer.evaluate(Split::kVal);
@@ -90,8 +89,13 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   context.root = root;
   context.on_every_rank = [&comm](const std::function<void()>& step) { run_on_every_rank(comm, step); };
   context.info = run_info(run, hex64(trainer.encoder_fingerprint()), hex64(tokenizer->vocabulary().fingerprint()), vm);
-  context.header = {context.info.config, git_revision(), comm.size(), static_cast<std::int64_t>(run.train.seed),
-                    context.info.encoder_fingerprint, context.info.vocabulary_fingerprint, trainer.domain_names(),
+  context.header = {context.info.config,
+                    git_revision(),
+                    comm.size(),
+                    static_cast<std::int64_t>(run.train.seed),
+                    context.info.encoder_fingerprint,
+                    context.info.vocabulary_fingerprint,
+                    trainer.domain_names(),
                     trainer.domain_labels()};
   context.header.routing_samples = run.train.log_routing;
   context.feature_cache_seconds = trainer.shard().cache_seconds;
@@ -101,20 +105,19 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   return 0;
 }
 
-
 int train_main(int argc, char** argv) {
   MpiCommunicator comm(&argc, &argv);
-  FederatedCommand train{"train",
-                         "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
-                         "Federated training: rank r owns expert r and domain r (the r-th --domain); E = number of "
-                         "domains."};
+  FederatedCommand train{
+      "train",
+      "usage: mpirun -np E moecollab train --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
+      "Federated training: rank r owns expert r and domain r (the r-th --domain); E = number of "
+      "domains."};
   auto experts = std::make_shared<std::string>(), registry = std::make_shared<std::string>();
   train.add_options = [=](po::options_description& options) {
-    options.add_options()
-        ("registry", po::value(registry.get()), "an expert registry directory (for --experts)")
-        ("experts", po::value(experts.get()),
-         "start every expert from a registered package: registry:DOMAIN@VERSION,... one per rank in domain order "
-         "(checked against the run's encoder, vocabulary and sizes)");
+    options.add_options()("registry", po::value(registry.get()), "an expert registry directory (for --experts)")(
+        "experts", po::value(experts.get()),
+        "start every expert from a registered package: registry:DOMAIN@VERSION,... one per rank in domain order "
+        "(checked against the run's encoder, vocabulary and sizes)");
   };
   train.prepare = [=](FederatedTrainer& trainer, Communicator& comm, const RunOptions& run, const std::string& vocab) {
     return experts->empty() ? std::string() : start_from_registry(trainer, comm, run, vocab, *registry, *experts);

@@ -32,11 +32,13 @@ std::unique_ptr<Communicator> select_backend(const std::string& requested, MpiCo
   if (!all_have_gpu) {
     if (requested == "auto") return nullptr;
     if (!nccl_built()) {
-      throw AgreedError("--backend nccl: this build has no NCCL backend (CMake did not find CUDA and NCCL; "
-                        "see -DMOECOLLAB_NCCL)");
+      throw AgreedError(
+          "--backend nccl: this build has no NCCL backend (CMake did not find CUDA and NCCL; "
+          "see -DMOECOLLAB_NCCL)");
     }
     throw AgreedError("--backend nccl: only " + std::to_string(ranks_with_gpu.item<std::int64_t>()) + " of " +
-                      std::to_string(mpi.size()) + " ranks have a GPU of their own (NCCL cannot share one GPU "
+                      std::to_string(mpi.size()) +
+                      " ranks have a GPU of their own (NCCL cannot share one GPU "
                       "between ranks); use --backend mpi");
   }
 #ifdef MOECOLLAB_HAVE_NCCL

@@ -10,7 +10,8 @@
 namespace moecollab {
 namespace {
 
-const char* const kOps[] = {"allreduce_sum", "allreduce_max", "allgather_rows", "alltoall_rows", "broadcast", "barrier"};
+const char* const kOps[] = {"allreduce_sum", "allreduce_max", "allgather_rows",
+                            "alltoall_rows", "broadcast",     "barrier"};
 
 // NaN in the first element of a floating-point tensor (a copy when `copy`); other tensors are left alone.
 torch::Tensor poisoned(const torch::Tensor& t, bool copy) {
@@ -23,8 +24,10 @@ torch::Tensor poisoned(const torch::Tensor& t, bool copy) {
 }  // namespace
 
 Fault parse_fault(const std::string& spec) {
-  const auto usage = "a fault is KIND:RANK:OP:CALL (KIND nan, stall or crash; OP allreduce_sum, allreduce_max, "
-                     "allgather_rows, alltoall_rows, broadcast or barrier; CALL from 1), not '" + spec + "'";
+  const auto usage =
+      "a fault is KIND:RANK:OP:CALL (KIND nan, stall or crash; OP allreduce_sum, allreduce_max, "
+      "allgather_rows, alltoall_rows, broadcast or barrier; CALL from 1), not '" +
+      spec + "'";
   std::vector<std::string> parts;
   std::size_t start = 0;
   for (std::size_t colon; (colon = spec.find(':', start)) != std::string::npos; start = colon + 1) {
@@ -33,10 +36,14 @@ Fault parse_fault(const std::string& spec) {
   parts.push_back(spec.substr(start));
   if (parts.size() != 4) throw Error(usage);
   Fault fault;
-  if (parts[0] == "nan") fault.kind = Fault::Kind::kNaN;
-  else if (parts[0] == "stall") fault.kind = Fault::Kind::kStall;
-  else if (parts[0] == "crash") fault.kind = Fault::Kind::kCrash;
-  else throw Error(usage);
+  if (parts[0] == "nan")
+    fault.kind = Fault::Kind::kNaN;
+  else if (parts[0] == "stall")
+    fault.kind = Fault::Kind::kStall;
+  else if (parts[0] == "crash")
+    fault.kind = Fault::Kind::kCrash;
+  else
+    throw Error(usage);
   bool known = false;
   for (const char* op : kOps) known = known || parts[2] == op;
   if (!known) throw Error(usage);
@@ -87,8 +94,10 @@ void FaultInjectingCommunicator::allreduce_max(torch::Tensor& tensor) {
   sync_stats();
 }
 
-torch::Tensor FaultInjectingCommunicator::allgather_rows(const torch::Tensor& local, std::vector<std::int64_t>* counts) {
-  auto out = base_.allgather_rows(strike("allgather_rows", local.is_floating_point()) ? poisoned(local, true) : local, counts);
+torch::Tensor FaultInjectingCommunicator::allgather_rows(const torch::Tensor& local,
+                                                         std::vector<std::int64_t>* counts) {
+  auto out =
+      base_.allgather_rows(strike("allgather_rows", local.is_floating_point()) ? poisoned(local, true) : local, counts);
   sync_stats();
   return out;
 }

@@ -31,12 +31,18 @@ namespace {
 
 ncclDataType_t nccl_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat32: return ncclFloat32;
-    case torch::kFloat64: return ncclFloat64;
-    case torch::kInt64: return ncclInt64;
-    case torch::kInt32: return ncclInt32;
-    case torch::kUInt8: return ncclUint8;
-    default: throw Error("NCCL communicator: unsupported dtype");
+    case torch::kFloat32:
+      return ncclFloat32;
+    case torch::kFloat64:
+      return ncclFloat64;
+    case torch::kInt64:
+      return ncclInt64;
+    case torch::kInt32:
+      return ncclInt32;
+    case torch::kUInt8:
+      return ncclUint8;
+    default:
+      throw Error("NCCL communicator: unsupported dtype");
   }
 }
 
@@ -152,7 +158,8 @@ std::vector<torch::Tensor> NcclCommunicator::exchange_rows(const std::vector<tor
   for (int r = 0; r < size(); ++r) {
     const std::int64_t out_bytes = send[static_cast<std::size_t>(r)].size(0) * bytes_per_row;
     const std::int64_t in_bytes = count_recv[static_cast<std::size_t>(r)].item<std::int64_t>() * bytes_per_row;
-    if (out_bytes > 0) MOECOLLAB_NCCL(ncclSend(dsend + send_off, out_bytes, ncclUint8, r, state_->comm, state_->stream));
+    if (out_bytes > 0)
+      MOECOLLAB_NCCL(ncclSend(dsend + send_off, out_bytes, ncclUint8, r, state_->comm, state_->stream));
     if (in_bytes > 0) MOECOLLAB_NCCL(ncclRecv(drecv + recv_off, in_bytes, ncclUint8, r, state_->comm, state_->stream));
     send_off += out_bytes;
     recv_off += in_bytes;

@@ -54,8 +54,10 @@ std::vector<Example> to_examples(const std::vector<LabelledText>& rows, const La
   out.reserve(rows.size());
   for (const auto& r : rows) {
     const std::int64_t id = labels.find(r.label);
-    if (id < 0) throw file_error(path, r.line, "unknown label '" + r.label + "' (not among the domain's " +
-                                                   std::to_string(labels.size()) + " labels)");
+    if (id < 0)
+      throw file_error(
+          path, r.line,
+          "unknown label '" + r.label + "' (not among the domain's " + std::to_string(labels.size()) + " labels)");
     out.push_back({r.text, id});
   }
   return out;
@@ -109,17 +111,22 @@ Domain load_domain_dir(const std::string& dir_path) {
   return d;
 }
 
-Domain split_by_hash(const std::string& name, const std::string& path, std::uint64_t seed,
-                     SplitFractions fractions) {
+Domain split_by_hash(const std::string& name, const std::string& path, std::uint64_t seed, SplitFractions fractions) {
   const auto rows = read_labelled_text(path);
   Domain d;
   d.name = name;
   d.labels = labels_from_examples(rows);
   for (auto& ex : to_examples(rows, d.labels, path)) {
     switch (split_of(ex.text, seed, fractions)) {
-      case Split::kTrain: d.train.push_back(std::move(ex)); break;
-      case Split::kVal: d.val.push_back(std::move(ex)); break;
-      case Split::kTest: d.test.push_back(std::move(ex)); break;
+      case Split::kTrain:
+        d.train.push_back(std::move(ex));
+        break;
+      case Split::kVal:
+        d.val.push_back(std::move(ex));
+        break;
+      case Split::kTest:
+        d.test.push_back(std::move(ex));
+        break;
     }
   }
   if (d.train.empty()) throw file_error(path, 0, "no example fell in the train split");
@@ -131,9 +138,11 @@ static Domain require_two_classes(Domain d, const std::string& path) {
   std::set<std::int64_t> seen;
   for (const auto& ex : d.train) seen.insert(ex.label);
   if (seen.size() < 2) {
-    throw file_error(path, 0, "domain '" + d.name + "' has one class in its training split ('" +
-                                  (d.train.empty() ? std::string("none") : d.labels.names[static_cast<std::size_t>(d.train.front().label)]) +
-                                  "'); a classifier needs at least two");
+    throw file_error(
+        path, 0,
+        "domain '" + d.name + "' has one class in its training split ('" +
+            (d.train.empty() ? std::string("none") : d.labels.names[static_cast<std::size_t>(d.train.front().label)]) +
+            "'); a classifier needs at least two");
   }
   return d;
 }
@@ -148,8 +157,8 @@ std::string default_domain_name(const std::string& path) {
 }
 
 void check_domain_name(const std::string& name, const std::string& what) {
-  const bool bad = name.empty() || name == "." || name == ".." ||
-                   name.find_first_of("/=,@ \t\n\r") != std::string::npos;
+  const bool bad =
+      name.empty() || name == "." || name == ".." || name.find_first_of("/=,@ \t\n\r") != std::string::npos;
   if (bad) {
     throw Error(what + ": '" + name + "' is not a valid domain name (non-empty; no '/', '=', ',', '@' or spaces)");
   }

@@ -27,8 +27,8 @@ BatchSampler::BatchSampler(std::size_t size, std::uint64_t seed, std::vector<std
     : size_(size), seed_(seed), lengths_(std::move(lengths)), bucketing_(bucketing), order_(size) {
   if (size == 0) throw Error("sampler: the split is empty");
   if (bucketing_.enabled() && lengths_.size() != size_) {
-    throw Error("sampler: length bucketing needs one length per row (" + std::to_string(lengths_.size()) +
-                " for " + std::to_string(size_) + " rows)");
+    throw Error("sampler: length bucketing needs one length per row (" + std::to_string(lengths_.size()) + " for " +
+                std::to_string(size_) + " rows)");
   }
   shuffle_epoch();
 }

@@ -17,8 +17,9 @@ void check_field(const std::string& path, std::size_t line, const char* field, c
                  bool allow_blank = false) {
   std::size_t bad = 0;
   if (!decode_utf8(value, &bad)) {
-    throw file_error(path, line, std::string("field '") + field + "' is not valid UTF-8 (bad byte at offset " +
-                                     std::to_string(bad) + ")");
+    throw file_error(
+        path, line,
+        std::string("field '") + field + "' is not valid UTF-8 (bad byte at offset " + std::to_string(bad) + ")");
   }
   if (!allow_blank && value.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw file_error(path, line, std::string("field '") + field + "' is empty");
@@ -32,8 +33,7 @@ LabelledText make_record(const std::string& path, std::size_t line, std::string 
   return {std::move(text), std::move(label), line};
 }
 
-std::string json_string_field(const nlohmann::json& obj, const char* field, const std::string& path,
-                              std::size_t line) {
+std::string json_string_field(const nlohmann::json& obj, const char* field, const std::string& path, std::size_t line) {
   auto it = obj.find(field);
   if (it == obj.end()) throw file_error(path, line, std::string("missing field '") + field + "'");
   if (it->is_string()) return it->get<std::string>();
@@ -88,9 +88,13 @@ bool read_delimited_record(std::istream& in, char delim, std::vector<std::string
     }
     const char c = raw[i];
     if (quoted) {
-      if (c == '"' && i + 1 < raw.size() && raw[i + 1] == '"') { field += '"'; ++i; }
-      else if (c == '"') quoted = false;
-      else field += c;
+      if (c == '"' && i + 1 < raw.size() && raw[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"')
+        quoted = false;
+      else
+        field += c;
     } else if (c == '"' && field.empty()) {
       quoted = true;
     } else if (c == delim) {
@@ -120,8 +124,8 @@ std::vector<LabelledText> read_delimited(std::istream& in, const std::string& pa
   while (read_delimited_record(in, delim, fields, line, path)) {
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
     if (fields.size() != width) {
-      throw file_error(path, line, "expected " + std::to_string(width) + " columns, found " +
-                                       std::to_string(fields.size()));
+      throw file_error(path, line,
+                       "expected " + std::to_string(width) + " columns, found " + std::to_string(fields.size()));
     }
     out.push_back(make_record(path, line, fields[text_col], label_col < 0 ? "" : fields[label_col], require_label));
   }
@@ -134,10 +138,14 @@ std::vector<LabelledText> read_labelled_text(const std::string& path, bool requi
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, 0, "cannot open file");
   std::vector<LabelledText> out;
-  if (ends_with(path, ".jsonl") || ends_with(path, ".json")) out = read_jsonl(in, path, require_label);
-  else if (ends_with(path, ".csv")) out = read_delimited(in, path, ',', require_label);
-  else if (ends_with(path, ".tsv")) out = read_delimited(in, path, '\t', require_label);
-  else throw file_error(path, 0, "unknown format (expected .jsonl, .csv or .tsv)");
+  if (ends_with(path, ".jsonl") || ends_with(path, ".json"))
+    out = read_jsonl(in, path, require_label);
+  else if (ends_with(path, ".csv"))
+    out = read_delimited(in, path, ',', require_label);
+  else if (ends_with(path, ".tsv"))
+    out = read_delimited(in, path, '\t', require_label);
+  else
+    throw file_error(path, 0, "unknown format (expected .jsonl, .csv or .tsv)");
   if (out.empty()) throw file_error(path, 0, "file holds no examples");
   return out;
 }

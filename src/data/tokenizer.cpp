@@ -85,9 +85,13 @@ bool is_whitespace(char32_t c) {
 bool is_control(char32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
   switch (category(c)) {
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO: return true;
-    default: return false;
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -95,9 +99,16 @@ bool is_control(char32_t c) {
 bool is_punctuation(char32_t c) {
   if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
   switch (category(c)) {
-    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF: case UTF8PROC_CATEGORY_PO: return true;
-    default: return false;
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -111,8 +122,8 @@ bool is_cjk(char32_t c) {
 std::vector<char32_t> normalize_uncased(char32_t c) {
   utf8proc_int32_t parts[32];
   int last_boundclass = 0;
-  const auto n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), parts, 32, UTF8PROC_DECOMPOSE,
-                                         &last_boundclass);
+  const auto n =
+      utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), parts, 32, UTF8PROC_DECOMPOSE, &last_boundclass);
   std::vector<char32_t> out;
   if (n < 0 || n > 32) {  // cannot happen for a valid code point: keep it as it is
     out.push_back(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
@@ -138,9 +149,17 @@ std::vector<char32_t> cleaned_code_points(std::string_view text) {
   while (i < text.size()) {
     std::size_t len = 1;
     const auto b0 = static_cast<unsigned char>(text[i]);
-    if (b0 >= 0xF0) len = 4; else if (b0 >= 0xE0) len = 3; else if (b0 >= 0xC0) len = 2;
+    if (b0 >= 0xF0)
+      len = 4;
+    else if (b0 >= 0xE0)
+      len = 3;
+    else if (b0 >= 0xC0)
+      len = 2;
     auto decoded = decode_utf8(text.substr(i, std::min(len, text.size() - i)));
-    if (!decoded || decoded->size() != 1) { ++i; continue; }
+    if (!decoded || decoded->size() != 1) {
+      ++i;
+      continue;
+    }
     i += len;
     const char32_t c = (*decoded)[0];
     if (c == 0 || c == 0xFFFD || is_control(c)) continue;
@@ -190,7 +209,10 @@ std::vector<std::string> basic_tokenize(std::string_view text, bool lower_case) 
   const auto cps = cleaned_code_points(text);
   for (std::size_t i = 0; i < cps.size(); ++i) {
     const char32_t c = cps[i];
-    if (c == U' ') { flush(); continue; }
+    if (c == U' ') {
+      flush();
+      continue;
+    }
     std::vector<char32_t> chars = {c};
     if (lower_case) chars = c == 0x3A3 ? std::vector<char32_t>{lower_sigma(cps, i)} : normalize_uncased(c);
     for (const char32_t d : chars) {
@@ -226,7 +248,10 @@ void WordPieceTokenizer::split_word(const std::string& word, std::vector<std::st
     while (start < end) {
       std::string piece = start > 0 ? "##" : "";
       for (std::size_t k = start; k < end; ++k) append_utf8(piece, cps[k]);
-      if (vocab_.find(piece) >= 0) { found = std::move(piece); break; }
+      if (vocab_.find(piece) >= 0) {
+        found = std::move(piece);
+        break;
+      }
       --end;
     }
     if (found.empty()) {  // some piece is not in the vocabulary: the whole word is unknown

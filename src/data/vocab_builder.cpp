@@ -88,7 +88,8 @@ class Merger {
     for (auto i : words) {
       auto& pieces = words_[i].pieces;
       bool has = false;
-      for (std::size_t k = 0; k + 1 < pieces.size(); ++k) has |= pieces[k] == pair.first && pieces[k + 1] == pair.second;
+      for (std::size_t k = 0; k + 1 < pieces.size(); ++k)
+        has |= pieces[k] == pair.first && pieces[k + 1] == pair.second;
       if (!has) continue;
       for (std::size_t k = 0; k + 1 < pieces.size(); ++k) touched.insert({pieces[k], pieces[k + 1]});
       add_pairs(i, -1);

@@ -5,17 +5,14 @@
 #include <filesystem>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
-#include "moecollab/io/run_dir.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const fs::path target(path);
@@ -45,7 +42,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
     h5::write_tensor_tree(h5::create_group(file, "gate"), checkpoint.state.gate);
     // A trained encoder (--encoder-train): its weights and Adam state; a frozen one is not stored.
-    if (!checkpoint.state.encoder.empty()) h5::write_tensor_tree(h5::create_group(file, "encoder"), checkpoint.state.encoder);
+    if (!checkpoint.state.encoder.empty())
+      h5::write_tensor_tree(h5::create_group(file, "encoder"), checkpoint.state.encoder);
     auto experts = h5::create_group(file, "experts");
     for (std::size_t i = 0; i < checkpoint.state.experts.size(); ++i) {
       const auto& e = checkpoint.state.experts[i];
@@ -83,7 +81,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (const auto& name : h5::attribute_names(config)) c.info.config[name] = h5::read_string_attribute(config, name);
   c.state.gate = h5::read_tensor_tree(h5::open_group(file, "gate"));
   const auto top = h5::members(file);
-  if (std::find(top.begin(), top.end(), "encoder") != top.end()) c.state.encoder = h5::read_tensor_tree(h5::open_group(file, "encoder"));
+  if (std::find(top.begin(), top.end(), "encoder") != top.end())
+    c.state.encoder = h5::read_tensor_tree(h5::open_group(file, "encoder"));
   const auto experts = h5::read_int_attribute(file, "experts");
   auto group = h5::open_group(file, "experts");
   for (std::int64_t i = 0; i < experts; ++i) {
@@ -104,7 +103,8 @@ void check_compatible(const Checkpoint& c, const std::string& path, const Checkp
   auto refuse = [&](const std::string& what) { throw Error(path + ": incompatible checkpoint: " + what); };
   if (c.info.encoder_fingerprint != run.encoder_fingerprint) {
     refuse("encoder fingerprint " + c.info.encoder_fingerprint + " != this run's " + run.encoder_fingerprint + " (" +
-           (run.encoder.empty() ? std::string("different encoder options or weights") : "this run's encoder: " + run.encoder) +
+           (run.encoder.empty() ? std::string("different encoder options or weights")
+                                : "this run's encoder: " + run.encoder) +
            "); " + trained_encoder_hint(c.info));
   }
   if (c.info.vocabulary_fingerprint != run.vocabulary_fingerprint) {
@@ -116,7 +116,8 @@ void check_compatible(const Checkpoint& c, const std::string& path, const Checkp
   }
   for (std::size_t i = 0; i < domains.size(); ++i) {
     const auto& e = c.state.experts[i];
-    if (e.domain != domains[i]) refuse("expert " + std::to_string(i) + " is domain '" + e.domain + "', this run has '" + domains[i] + "'");
+    if (e.domain != domains[i])
+      refuse("expert " + std::to_string(i) + " is domain '" + e.domain + "', this run has '" + domains[i] + "'");
     if (e.labels != labels[i]) {
       refuse("expert " + std::to_string(i) + " ('" + e.domain + "') has " + std::to_string(e.labels.size()) +
              " labels that differ from this run's " + std::to_string(labels[i].size()));

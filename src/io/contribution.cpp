@@ -10,7 +10,8 @@ namespace moecollab {
 void install_package(ExpertState& expert, const ExpertPackage& package, const std::string& path) {
   const auto& m = package.manifest;
   if (m.domain != expert.domain) {
-    throw Error(path + ": domain: package is for '" + m.domain + "', its rank's data is domain '" + expert.domain + "'");
+    throw Error(path + ": domain: package is for '" + m.domain + "', its rank's data is domain '" + expert.domain +
+                "'");
   }
   if (m.labels != expert.labels) {
     throw Error(path + ": labels: package has [" + join(m.labels) + "], domain '" + expert.domain + "' has [" +

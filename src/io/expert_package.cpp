@@ -13,7 +13,6 @@
 namespace moecollab {
 namespace {
 
-
 std::vector<std::int64_t> parse_version(const std::string& version) {
   std::vector<std::int64_t> parts;
   std::stringstream in(version);
@@ -137,8 +136,10 @@ std::vector<std::string> compatibility_problems(const ExpertPackage& package, co
   if (m.labels.empty()) problems.push_back(path + ": labels: the package names no labels");
   std::set<std::string> seen;
   for (const auto& l : m.labels) {
-    if (l.empty()) problems.push_back(path + ": labels: an empty label name");
-    else if (!seen.insert(l).second) problems.push_back(path + ": labels: '" + l + "' appears twice");
+    if (l.empty())
+      problems.push_back(path + ": labels: an empty label name");
+    else if (!seen.insert(l).second)
+      problems.push_back(path + ": labels: '" + l + "' appears twice");
   }
   for (const auto& [name, shape] : expected_expert_shapes(m)) {
     const auto it = package.tensors.find(name);

@@ -22,12 +22,18 @@ void check(herr_t status, const std::string& what, const std::string& action) {
 
 hid_t native_type(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat32: return H5T_NATIVE_FLOAT;
-    case torch::kFloat64: return H5T_NATIVE_DOUBLE;
-    case torch::kInt32: return H5T_NATIVE_INT32;
-    case torch::kInt64: return H5T_NATIVE_INT64;
-    case torch::kUInt8: return H5T_NATIVE_UINT8;
-    default: throw Error(std::string("HDF5: unsupported tensor dtype ") + std::string(c10::toString(t)));
+    case torch::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case torch::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    case torch::kInt32:
+      return H5T_NATIVE_INT32;
+    case torch::kInt64:
+      return H5T_NATIVE_INT64;
+    case torch::kUInt8:
+      return H5T_NATIVE_UINT8;
+    default:
+      throw Error(std::string("HDF5: unsupported tensor dtype ") + std::string(c10::toString(t)));
   }
 }
 
@@ -73,7 +79,8 @@ Handle open_attribute(const Handle& object, const std::string& name) {
 }
 
 Handle new_attribute(const Handle& object, const std::string& name, hid_t type, const Handle& space) {
-  if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), object.what(), "replace attribute " + name);
+  if (has_attribute(object, name))
+    check(H5Adelete(object.id(), name.c_str()), object.what(), "replace attribute " + name);
   return Handle(H5Acreate2(object.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
                 object.what() + "@" + name);
 }
@@ -87,14 +94,29 @@ Handle::Handle(hid_t id, const std::string& what) : id_(id), what_(what) {
 Handle::~Handle() {
   if (id_ < 0) return;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
 }
 
@@ -162,8 +184,9 @@ bool exists(const Handle& parent, const std::string& path) {
 void write_tensor(const Handle& parent, const std::string& name, const torch::Tensor& tensor_in) {
   const auto tensor = tensor_in.detach().to(torch::kCPU).contiguous();
   std::vector<hsize_t> dims(tensor.sizes().begin(), tensor.sizes().end());
-  Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-               child(parent, name));
+  Handle space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      child(parent, name));
   const hid_t type = native_type(tensor.scalar_type());
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), child(parent, name));
   check(H5Pset_create_intermediate_group(lcpl.id(), 1), child(parent, name), "allow intermediate groups");
@@ -243,9 +266,7 @@ void write_attribute(const Handle& object, const std::string& name, double value
   check(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value), attr.what(), "write");
 }
 
-bool has_attribute(const Handle& object, const std::string& name) {
-  return H5Aexists(object.id(), name.c_str()) > 0;
-}
+bool has_attribute(const Handle& object, const std::string& name) { return H5Aexists(object.id(), name.c_str()) > 0; }
 
 std::vector<std::string> read_strings_attribute(const Handle& object, const std::string& name) {
   auto attr = open_attribute(object, name);
@@ -315,9 +336,9 @@ Appendable Appendable::create(const Handle& parent, const std::string& name, con
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), child(parent, name));
   check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), child(parent, name), "set chunking");
   Appendable out;
-  out.dataset_ = Handle(H5Dcreate2(parent.id(), name.c_str(), native_type(dtype), space.id(), H5P_DEFAULT, dcpl.id(),
-                                   H5P_DEFAULT),
-                        child(parent, name));
+  out.dataset_ =
+      Handle(H5Dcreate2(parent.id(), name.c_str(), native_type(dtype), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+             child(parent, name));
   out.row_shape_ = row_shape;
   out.dtype_ = dtype;
   return out;
@@ -358,8 +379,10 @@ namespace {
 
 void read_tree(const Handle& group, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
   for (const auto& name : members(group)) {
-    if (is_group(group, name)) read_tree(open_group(group, name), prefix + name + "/", out);
-    else out[prefix + name] = read_tensor(group, name);
+    if (is_group(group, name))
+      read_tree(open_group(group, name), prefix + name + "/", out);
+    else
+      out[prefix + name] = read_tensor(group, name);
   }
 }
 

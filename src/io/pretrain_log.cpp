@@ -11,8 +11,8 @@ struct PretrainLog::Datasets {
 
 PretrainLog::PretrainLog(const std::string& path, const PretrainLogHeader& header) : d_(std::make_unique<Datasets>()) {
   auto& d = *d_;
-  d.file = h5::create_log_file(path, {run_dir::kPretrainLog, header.git_revision,
-                                      header.world_size, header.domains, header.config});
+  d.file = h5::create_log_file(
+      path, {run_dir::kPretrainLog, header.git_revision, header.world_size, header.domains, header.config});
   h5::write_attribute(d.file, "vocabulary_fingerprint", header.vocabulary_fingerprint);
   h5::write_attribute(d.file, "method", std::string(header.fedavg_every > 0 ? "fedavg" : "fedsgd"));
   h5::write_attribute(d.file, "fedavg_every", header.fedavg_every);

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "moecollab/io/run_dir.h"
 #include "moecollab/io/expert_package.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
 
@@ -39,7 +39,8 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
     throw Error(index + ": not valid JSON: " + e.what());
   }
   if (!j.is_object() || j.value("format", "") != run_dir::kRegistryIndex.name || !j.contains("packages")) {
-    throw Error(index + ": not a MoECollab registry index (format '" + std::string(run_dir::kRegistryIndex.name) + "')");
+    throw Error(index + ": not a MoECollab registry index (format '" + std::string(run_dir::kRegistryIndex.name) +
+                "')");
   }
   try {
     for (const auto& p : j["packages"]) {
@@ -56,9 +57,13 @@ void Registry::save() const {
   j["format"] = run_dir::kRegistryIndex.name;
   j["packages"] = nlohmann::json::array();
   for (const auto& e : entries_) {
-    j["packages"].push_back({{"domain", e.domain}, {"version", e.version}, {"file", e.file},
-                             {"content_hash", e.content_hash}, {"encoder_fingerprint", e.encoder_fingerprint},
-                             {"contributor", e.contributor}, {"added", e.added}});
+    j["packages"].push_back({{"domain", e.domain},
+                             {"version", e.version},
+                             {"file", e.file},
+                             {"content_hash", e.content_hash},
+                             {"encoder_fingerprint", e.encoder_fingerprint},
+                             {"contributor", e.contributor},
+                             {"added", e.added}});
   }
   write_file_atomically(run_dir::registry_index_path(dir_), [&](std::ostream& out) { out << j.dump(2) << "\n"; });
 }
@@ -67,8 +72,8 @@ RegistryEntry Registry::add(const std::string& package_path) {
   const auto package = load_expert_package(package_path);
   const auto& m = package.manifest;
   if (package_content_hash(package) != m.content_hash) {
-    throw Error(package_path + ": content_hash: the manifest says " + m.content_hash +
-                ", the content hashes to " + package_content_hash(package) + "; refusing to register it");
+    throw Error(package_path + ": content_hash: the manifest says " + m.content_hash + ", the content hashes to " +
+                package_content_hash(package) + "; refusing to register it");
   }
   for (const auto& e : entries_) {
     if (e.domain == m.domain && e.version == m.version) {
@@ -76,8 +81,13 @@ RegistryEntry Registry::add(const std::string& package_path) {
                   "); give the new package a new version");
     }
   }
-  RegistryEntry entry{m.domain, m.version, run_dir::registry_package_file(m.domain, m.version), m.content_hash,
-                      m.encoder_fingerprint, m.contributor, utc_timestamp()};
+  RegistryEntry entry{m.domain,
+                      m.version,
+                      run_dir::registry_package_file(m.domain, m.version),
+                      m.content_hash,
+                      m.encoder_fingerprint,
+                      m.contributor,
+                      utc_timestamp()};
   const auto target = fs::path(dir_) / entry.file;
   fs::create_directories(target.parent_path());
   const auto tmp = temporary_path(target.string());
@@ -101,8 +111,9 @@ const RegistryEntry& Registry::find(const std::string& spec) const {
     if (!version.empty() ? e.version == version : (!best || compare_versions(e.version, best->version) > 0)) best = &e;
   }
   if (!best) {
-    throw Error(dir_ + ": no package " + spec + (have.empty() ? " (no versions of '" + domain + "')"
-                                                            : " (versions of '" + domain + "': " + have + ")"));
+    throw Error(
+        dir_ + ": no package " + spec +
+        (have.empty() ? " (no versions of '" + domain + "')" : " (versions of '" + domain + "': " + have + ")"));
   }
   return *best;
 }

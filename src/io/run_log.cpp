@@ -4,9 +4,9 @@
 
 #include <torch/torch.h>
 
+#include "log_file.h"
 #include "moecollab/io/hdf5.h"
 #include "moecollab/util/error.h"
-#include "log_file.h"
 
 namespace moecollab {
 
@@ -26,8 +26,8 @@ struct RunLog::Datasets {
 
 RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::make_unique<Datasets>()) {
   auto& d = *d_;
-  d.file = h5::create_log_file(path, {run_dir::kRunLog, header.git_revision,
-                                      header.world_size, header.domains, header.config});
+  d.file = h5::create_log_file(
+      path, {run_dir::kRunLog, header.git_revision, header.world_size, header.domains, header.config});
   d.domains = header.domains.size();
   d.experts = header.domains.size();
   h5::write_attribute(d.file, "seed", header.seed);
@@ -45,7 +45,8 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
     h5::write_tensor(before, "moe_macro_f1", torch::tensor(f1, torch::kFloat64));
   }
   auto labels = h5::create_group(d.file, "labels");
-  for (std::size_t i = 0; i < header.labels.size(); ++i) h5::write_attribute(labels, header.domains[i], header.labels[i]);
+  for (std::size_t i = 0; i < header.labels.size(); ++i)
+    h5::write_attribute(labels, header.domains[i], header.labels[i]);
 
   auto rounds = h5::create_group(d.file, "rounds");
   const hsize_t D = d.domains, E = d.experts;

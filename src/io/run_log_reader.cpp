@@ -29,12 +29,18 @@ RunLogData read_run_log(const std::string& path) {
   log.path = path;
   log.domains = h5::read_strings_attribute(file, "domains");
   const auto r = h5::open_group(file, "rounds");
-  const std::vector<std::pair<torch::Tensor*, const char*>> datasets = {
-      {&log.round, "round"}, {&log.losses, "losses"}, {&log.kl_utilization, "kl_utilization"},
-      {&log.utilization, "utilization"}, {&log.top1_counts, "top1_counts"}, {&log.specialization, "specialization"},
-      {&log.moe_accuracy, "moe_accuracy"}, {&log.moe_macro_f1, "moe_macro_f1"},
-      {&log.expert_accuracy, "expert_accuracy"}, {&log.expert_macro_f1, "expert_macro_f1"},
-      {&log.seconds, "seconds"}, {&log.bytes_sent, "bytes_sent"}};
+  const std::vector<std::pair<torch::Tensor*, const char*>> datasets = {{&log.round, "round"},
+                                                                        {&log.losses, "losses"},
+                                                                        {&log.kl_utilization, "kl_utilization"},
+                                                                        {&log.utilization, "utilization"},
+                                                                        {&log.top1_counts, "top1_counts"},
+                                                                        {&log.specialization, "specialization"},
+                                                                        {&log.moe_accuracy, "moe_accuracy"},
+                                                                        {&log.moe_macro_f1, "moe_macro_f1"},
+                                                                        {&log.expert_accuracy, "expert_accuracy"},
+                                                                        {&log.expert_macro_f1, "expert_macro_f1"},
+                                                                        {&log.seconds, "seconds"},
+                                                                        {&log.bytes_sent, "bytes_sent"}};
   std::vector<torch::Tensor*> all;
   for (const auto& [tensor, name] : datasets) {
     *tensor = h5::read_tensor(r, name);
@@ -48,8 +54,10 @@ RunLogData read_run_log(const std::string& path) {
 }
 
 torch::Tensor RunLogData::column(const std::string& dataset, const std::string& name) const {
-  const torch::Tensor* data = dataset == "losses" ? &losses : dataset == "seconds" ? &seconds
-                              : dataset == "bytes_sent" ? &bytes_sent : nullptr;
+  const torch::Tensor* data = dataset == "losses"       ? &losses
+                              : dataset == "seconds"    ? &seconds
+                              : dataset == "bytes_sent" ? &bytes_sent
+                                                        : nullptr;
   const auto names = columns.find(dataset);
   if (data && names != columns.end()) {
     for (std::size_t i = 0; i < names->second.size(); ++i) {

@@ -13,9 +13,10 @@ void EncoderConfig::validate() const {
     if (!ok) throw Error("encoder config: " + what);
   };
   require(vocab_size > 0, "vocab_size must be positive");
-  require(hidden > 0 && layers >= 0 && heads > 0 && intermediate > 0, "hidden, heads and intermediate must be positive");
-  require(hidden % heads == 0, "hidden (" + std::to_string(hidden) + ") must be divisible by heads (" +
-                                   std::to_string(heads) + ")");
+  require(hidden > 0 && layers >= 0 && heads > 0 && intermediate > 0,
+          "hidden, heads and intermediate must be positive");
+  require(hidden % heads == 0,
+          "hidden (" + std::to_string(hidden) + ") must be divisible by heads (" + std::to_string(heads) + ")");
   require(max_positions >= 2, "max_positions must be at least 2");
   require(type_vocab >= 1, "type_vocab must be at least 1");
   require(pooling == "cls" || pooling == "mean", "pooling must be 'cls' or 'mean', not '" + pooling + "'");
@@ -109,9 +110,12 @@ EncoderImpl::EncoderImpl(const EncoderConfig& config) : config_(config) {
     const std::string& name = p.key();
     auto& t = p.value();
     const bool is_norm = name.find("LayerNorm") != std::string::npos;
-    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) t.zero_();
-    else if (is_norm) t.fill_(1.0);
-    else t.normal_(0.0, config_.init_std);
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0)
+      t.zero_();
+    else if (is_norm)
+      t.fill_(1.0);
+    else
+      t.normal_(0.0, config_.init_std);
   }
   set_frozen(true);
 }
@@ -145,7 +149,8 @@ torch::Tensor EncoderImpl::states_below(const torch::Tensor& ids, const torch::T
 torch::Tensor EncoderImpl::forward_top(const torch::Tensor& below, const torch::Tensor& mask, std::int64_t top,
                                        const std::vector<LoraLayer>& lora) {
   if (!lora.empty() && static_cast<std::int64_t>(lora.size()) != top) {
-    throw Error("encoder: " + std::to_string(lora.size()) + " LoRA layers for the top " + std::to_string(top) + " layers");
+    throw Error("encoder: " + std::to_string(lora.size()) + " LoRA layers for the top " + std::to_string(top) +
+                " layers");
   }
   return pool(run_layers(below, mask, config_.layers - top, config_.layers, lora), mask);
 }
@@ -189,7 +194,6 @@ std::vector<torch::Tensor> EncoderImpl::trainable_parameters() const {
 // ---- model/lora.h: per-expert low-rank adaptation of the layers above (one translation
 // unit with the encoder it adapts, as libtorch headers compile slowly) ----
 
-
 LoraLinearImpl::LoraLinearImpl(std::int64_t in, std::int64_t out, std::int64_t rank) {
   // A as nn.Linear initialises its weight (uniform ±1/sqrt(in)), B zero: B A = 0 at the start.
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
@@ -197,9 +201,7 @@ LoraLinearImpl::LoraLinearImpl(std::int64_t in, std::int64_t out, std::int64_t r
   B = register_parameter("B", torch::zeros({out, rank}));
 }
 
-torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  return torch::matmul(torch::matmul(x, A.t()), B.t());
-}
+torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) { return torch::matmul(torch::matmul(x, A.t()), B.t()); }
 
 LoraLayerImpl::LoraLayerImpl(std::int64_t hidden, std::int64_t intermediate_size, std::int64_t rank) {
   query = register_module("query", LoraLinear(hidden, hidden, rank));

@@ -11,5 +11,4 @@ GateImpl::GateImpl(std::int64_t hidden, std::int64_t experts) : experts_(experts
 
 torch::Tensor GateImpl::forward(const torch::Tensor& h) { return gate(h); }
 
-
 }  // namespace moecollab

@@ -52,7 +52,6 @@ bool ignorable(const std::string& name) {
   return name.rfind("pooler.", 0) == 0 || name.rfind("cls.", 0) == 0 || name == "embeddings.position_ids";
 }
 
-
 }  // namespace
 
 HfBertDirectory read_hf_bert_directory(const std::string& dir) {
@@ -62,9 +61,10 @@ HfBertDirectory read_hf_bert_directory(const std::string& dir) {
   d.weights_path = (fs::path(dir) / "model.safetensors").string();
   if (!fs::exists(d.weights_path)) {
     if (fs::exists(fs::path(dir) / "pytorch_model.bin")) {
-      throw Error(dir + ": has pytorch_model.bin but no model.safetensors; a pickle can execute code, so it is not "
-                        "loaded. Convert it once with Python: `from transformers import AutoModel; "
-                        "AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`");
+      throw Error(dir +
+                  ": has pytorch_model.bin but no model.safetensors; a pickle can execute code, so it is not "
+                  "loaded. Convert it once with Python: `from transformers import AutoModel; "
+                  "AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`");
     }
     throw Error(dir + ": no model.safetensors");
   }
@@ -82,7 +82,8 @@ HfBertDirectory read_hf_bert_directory(const std::string& dir) {
   c.type_vocab = j.value("type_vocab_size", std::int64_t{2});
   c.layer_norm_eps = j.value("layer_norm_eps", 1e-12);
   const auto act = j.value("hidden_act", std::string("gelu"));
-  if (act != "gelu") throw Error(config_path + ": hidden_act '" + act + "' is not supported (only BERT's exact 'gelu')");
+  if (act != "gelu")
+    throw Error(config_path + ": hidden_act '" + act + "' is not supported (only BERT's exact 'gelu')");
   if (j.value("position_embedding_type", std::string("absolute")) != "absolute") {
     throw Error(config_path + ": only absolute position embeddings are supported");
   }
@@ -99,43 +100,56 @@ HfBertDirectory read_hf_bert_directory(const std::string& dir) {
   return d;
 }
 
-std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights, const std::string& origin) {
+std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights,
+                                              const std::string& origin) {
   std::map<std::string, torch::Tensor> by_ours;
   std::vector<std::string> ignored, unexpected, missing, misshapen;
   auto params = encoder->named_parameters();
   for (const auto& [name, t] : weights) {
     const auto ours = our_name(name);
-    if (params.contains(ours)) by_ours[ours] = t;
-    else if (ignorable(ours)) ignored.push_back(name);
-    else unexpected.push_back(name);
+    if (params.contains(ours))
+      by_ours[ours] = t;
+    else if (ignorable(ours))
+      ignored.push_back(name);
+    else
+      unexpected.push_back(name);
   }
   for (const auto& p : params) {
     auto it = by_ours.find(p.key());
-    if (it == by_ours.end()) missing.push_back(p.key());
+    if (it == by_ours.end())
+      missing.push_back(p.key());
     else if (it->second.sizes() != p.value().sizes()) {
-      misshapen.push_back(p.key() + " " + c10::str(it->second.sizes()) + " (expected " + c10::str(p.value().sizes()) + ")");
+      misshapen.push_back(p.key() + " " + c10::str(it->second.sizes()) + " (expected " + c10::str(p.value().sizes()) +
+                          ")");
     }
   }
   std::string problems;
   if (!missing.empty()) problems += " missing: " + join(missing) + ";";
   if (!unexpected.empty()) problems += " unexpected: " + join(unexpected) + ";";
   if (!misshapen.empty()) problems += " wrong shape: " + join(misshapen) + ";";
-  if (!problems.empty()) throw Error(origin + ": the weights do not fit a BERT encoder of config.json's sizes:" + problems);
+  if (!problems.empty())
+    throw Error(origin + ": the weights do not fit a BERT encoder of config.json's sizes:" + problems);
   torch::NoGradGuard no_grad;
   for (auto& p : params) p.value().copy_(by_ours.at(p.key()).to(p.value().dtype()));
   return ignored;
 }
 
-void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head,
-                  const Vocabulary& vocab, bool lower_case) {
+void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head, const Vocabulary& vocab,
+                  bool lower_case) {
   fs::create_directories(dir);
   const auto& c = encoder->config();
-  nlohmann::json config = {{"architectures", {"BertForMaskedLM"}}, {"model_type", "bert"},
-                           {"hidden_size", c.hidden}, {"num_hidden_layers", c.layers},
-                           {"num_attention_heads", c.heads}, {"intermediate_size", c.intermediate},
-                           {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_positions},
-                           {"type_vocab_size", c.type_vocab}, {"layer_norm_eps", c.layer_norm_eps},
-                           {"hidden_act", "gelu"}, {"position_embedding_type", "absolute"},
+  nlohmann::json config = {{"architectures", {"BertForMaskedLM"}},
+                           {"model_type", "bert"},
+                           {"hidden_size", c.hidden},
+                           {"num_hidden_layers", c.layers},
+                           {"num_attention_heads", c.heads},
+                           {"intermediate_size", c.intermediate},
+                           {"vocab_size", c.vocab_size},
+                           {"max_position_embeddings", c.max_positions},
+                           {"type_vocab_size", c.type_vocab},
+                           {"layer_norm_eps", c.layer_norm_eps},
+                           {"hidden_act", "gelu"},
+                           {"position_embedding_type", "absolute"},
                            {"pad_token_id", vocab.pad_id()}};
   // A head with a decoder matrix of its own is untied from the word embeddings.
   if (mlm_head && mlm_head->named_parameters().contains("decoder.weight")) config["tie_word_embeddings"] = false;

@@ -32,8 +32,6 @@ torch::Tensor integrate(const std::vector<torch::Tensor>& logits, const torch::T
   return mix_expert_logits(stack_expert_logits(logits), gate);
 }
 
-torch::Tensor domain_columns(const torch::Tensor& mixed, std::int64_t classes) {
-  return mixed.narrow(1, 0, classes);
-}
+torch::Tensor domain_columns(const torch::Tensor& mixed, std::int64_t classes) { return mixed.narrow(1, 0, classes); }
 
 }  // namespace moecollab

@@ -47,8 +47,10 @@ MaskedBatch mask_tokens(const torch::Tensor& ids, const torch::Tensor& mask, std
       ++chosen;
       y[i][j] = in[i][j];
       const double how = u(rng);
-      if (how < 0.8) x[i][j] = mask_id;
-      else if (how < 0.9) x[i][j] = token(rng);
+      if (how < 0.8)
+        x[i][j] = mask_id;
+      else if (how < 0.9)
+        x[i][j] = token(rng);
     }
   }
   if (chosen == 0 && first_i >= 0) {  // every batch teaches something

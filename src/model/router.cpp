@@ -5,7 +5,8 @@
 namespace moecollab {
 
 Router::Router(RoutingConfig config) : config_(config) {
-  if (config_.top_k < 0) throw Error("top-k must be 0 (dense) or a number of experts, not " + std::to_string(config_.top_k));
+  if (config_.top_k < 0)
+    throw Error("top-k must be 0 (dense) or a number of experts, not " + std::to_string(config_.top_k));
 }
 
 bool Router::sparse(std::int64_t experts) const { return config_.top_k > 0 && config_.top_k < experts; }

@@ -18,8 +18,9 @@ struct DtypeInfo {
 };
 
 const DtypeInfo kDtypes[] = {
-    {"F32", torch::kFloat32, 4}, {"F64", torch::kFloat64, 8}, {"F16", torch::kFloat16, 2},
-    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4}, {"U8", torch::kUInt8, 1},
+    {"F32", torch::kFloat32, 4},   {"F64", torch::kFloat64, 8}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+    {"U8", torch::kUInt8, 1},
 };
 
 const DtypeInfo* find_dtype(const std::string& name) {
@@ -99,8 +100,8 @@ NamedTensors read_safetensors(const std::string& path) {
       }
       auto t = torch::empty(shape, dtype->stored);
       std::memcpy(t.data_ptr(), buffer.data() + offsets[0], offsets[1] - offsets[0]);
-      const bool real = dtype->stored == torch::kFloat16 || dtype->stored == torch::kBFloat16 ||
-                        dtype->stored == torch::kFloat64;
+      const bool real =
+          dtype->stored == torch::kFloat16 || dtype->stored == torch::kBFloat16 || dtype->stored == torch::kFloat64;
       out[name] = real ? t.to(torch::kFloat32) : t;
     } catch (const nlohmann::json::exception& e) {
       throw Error(path + ": tensor '" + name + "': malformed entry: " + e.what());
@@ -121,7 +122,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
     const auto t = t_in.detach().to(torch::kCPU).contiguous();
     const auto* dtype = find_dtype(t.scalar_type());
     if (!dtype) throw Error(path + ": cannot store tensor '" + name + "' of this dtype");
-    header[name] = {{"dtype", dtype->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    header[name] = {
+        {"dtype", dtype->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
     data.push_back(t);
   }
@@ -133,7 +135,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
     for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(len >> (8 * i));
     out.write(reinterpret_cast<const char*>(len_bytes), 8);
     out << text;
-    for (const auto& t : data) out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+    for (const auto& t : data)
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
   });
 }
 

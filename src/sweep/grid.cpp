@@ -78,14 +78,14 @@ SweepGrid load_sweep_grid(const std::string& path) {
   SweepGrid grid;
   grid.path = path;
   po::options_description keys;
-  keys.add_options()
-      ("lambda1", po::value(&lambda1))("lambda2", po::value(&lambda2))("seeds", po::value(&seeds))
-      ("run-config", po::value(&grid.run_config))("sweep-dir", po::value(&grid.sweep_dir));
+  keys.add_options()("lambda1", po::value(&lambda1))("lambda2", po::value(&lambda2))("seeds", po::value(&seeds))(
+      "run-config", po::value(&grid.run_config))("sweep-dir", po::value(&grid.sweep_dir));
   po::variables_map vm;
   try {
     po::store(po::parse_config_file(in, keys, /*allow_unregistered=*/false), vm);
   } catch (const po::unknown_option& e) {
-    throw Error(path + ": unrecognised key '" + e.get_option_name() + "' (a sweep grid has lambda1, lambda2, seeds, "
+    throw Error(path + ": unrecognised key '" + e.get_option_name() +
+                "' (a sweep grid has lambda1, lambda2, seeds, "
                 "run-config, sweep-dir)");
   } catch (const po::error& e) {
     throw Error(path + ": " + e.what());
@@ -102,9 +102,7 @@ SweepGrid load_sweep_grid(const std::string& path) {
   return grid;
 }
 
-std::size_t sweep_size(const SweepGrid& grid) {
-  return grid.lambda1.size() * grid.lambda2.size() * grid.seeds.size();
-}
+std::size_t sweep_size(const SweepGrid& grid) { return grid.lambda1.size() * grid.lambda2.size() * grid.seeds.size(); }
 
 SweepPoint sweep_point(const SweepGrid& grid, std::size_t index) {
   const auto n = sweep_size(grid);

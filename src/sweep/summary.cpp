@@ -164,7 +164,8 @@ void write_summary_csv(const SweepSummary& s, const std::string& path) {
     for (const auto& r : s.runs) {
       out << r.point.index << "," << r.point.name << "," << r.point.lambda1.text << "," << r.point.lambda2.text << ","
           << r.point.seed << "," << r.round;
-      for (std::size_t d = 0; d < s.domains.size(); ++d) out << "," << text(r.moe_accuracy[d]) << "," << text(r.moe_macro_f1[d]);
+      for (std::size_t d = 0; d < s.domains.size(); ++d)
+        out << "," << text(r.moe_accuracy[d]) << "," << text(r.moe_macro_f1[d]);
       out << "," << text(r.mean_accuracy) << "," << text(r.mean_macro_f1) << "," << text(r.load_balance) << ","
           << text(r.utilization_rate) << "," << text(r.specialization) << "," << text(r.kl_utilization) << ","
           << text(r.total_loss) << "\n";

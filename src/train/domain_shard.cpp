@@ -66,7 +66,8 @@ void DomainShard::cache_features(Encoder& encoder, std::size_t chunk, const Cach
         rows.push_back(order[p]);
         index.push_back(static_cast<std::int64_t>(order[p]));
       }
-      features.index_copy_(0, torch::tensor(index, torch::kInt64), encode_features(encoder, gather_batch(data, rows, pad_id)));
+      features.index_copy_(0, torch::tensor(index, torch::kInt64),
+                           encode_features(encoder, gather_batch(data, rows, pad_id)));
       done += rows.size();
       if (progress && elapsed() - reported >= kCacheProgressEvery) {
         reported = elapsed();

@@ -34,8 +34,10 @@ torch::Tensor return_feature_grads(Communicator& comm, const torch::Tensor& inpu
   const auto back = send_row_blocks(comm, input_grad, input_counts);
   auto total = torch::zeros({rows, input_grad.size(1)}, input_grad.options());
   for (std::size_t q = 0; q < back.size(); ++q) {
-    if (routed.empty()) total.add_(back[q]);
-    else total.index_add_(0, routed[q], back[q]);
+    if (routed.empty())
+      total.add_(back[q]);
+    else
+      total.index_add_(0, routed[q], back[q]);
   }
   return total;
 }
@@ -52,7 +54,7 @@ torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_pr
 }
 
 void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters,
-                          std::vector<double>& extras) {
+                         std::vector<double>& extras) {
   // The gradients and the extras packed into one reused buffer with memcpy and
   // unpacked the same way: a few microseconds of libtorch ops per tensor would
   // otherwise cost more than the all-reduce of a gate's ~2 KB itself
@@ -75,13 +77,17 @@ void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& p
   std::size_t offset = 0;
   for (const auto& p : parameters) {
     const auto n = static_cast<std::size_t>(p.numel()) * element;
-    if (p.grad().defined()) std::memcpy(bytes + offset, p.grad().contiguous().data_ptr(), n);
-    else std::memset(bytes + offset, 0, n);
+    if (p.grad().defined())
+      std::memcpy(bytes + offset, p.grad().contiguous().data_ptr(), n);
+    else
+      std::memset(bytes + offset, 0, n);
     offset += n;
   }
   for (std::size_t i = 0; i < extras.size(); ++i) {
-    if (dtype == torch::kFloat64) buffer.data_ptr<double>()[total + static_cast<std::int64_t>(i)] = extras[i];
-    else buffer.data_ptr<float>()[total + static_cast<std::int64_t>(i)] = static_cast<float>(extras[i]);
+    if (dtype == torch::kFloat64)
+      buffer.data_ptr<double>()[total + static_cast<std::int64_t>(i)] = extras[i];
+    else
+      buffer.data_ptr<float>()[total + static_cast<std::int64_t>(i)] = static_cast<float>(extras[i]);
   }
   comm.allreduce_sum(buffer);
   offset = 0;

@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/train/fusion.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/model/integrate.h"
 #include "moecollab/train/exchange.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
 
@@ -57,14 +57,15 @@ std::string join_lines(const std::vector<std::string>& items) {
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;
   std::size_t at = 0;
-  for (std::size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) out.push_back(text.substr(at, nl - at));
+  for (std::size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    out.push_back(text.substr(at, nl - at));
   return out;
 }
 
 }  // namespace
 
-FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
-                                   std::shared_ptr<const Tokenizer> tokenizer, Communicator& comm)
+FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std::shared_ptr<const Tokenizer> tokenizer,
+                                   Communicator& comm)
     : options_(std::move(options)), tokenizer_(std::move(tokenizer)), comm_(comm) {
   options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
   run_on_every_rank(comm_, [&] {
@@ -74,11 +75,13 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
     if (options_.expert_lora.enabled()) {
       // Expert q would need every row's b×L×d states below its adapted layers, not
       // the b×d features: max-length times the bytes of the exchange.
-      throw Error("--expert-lora (per-expert encoder adaptation) is not available in the federated features "
-                  "exchange: every expert would need each text's sequence hidden states (--max-length " +
-                  std::to_string(options_.max_length) + " times the bytes of the b×d features) and would run its "
-                  "adapted layers on every rank's texts. Train it in one process (moecollab train-local), or "
-                  "fine-tune the shared encoder federatedly (--encoder-train)");
+      throw Error(
+          "--expert-lora (per-expert encoder adaptation) is not available in the federated features "
+          "exchange: every expert would need each text's sequence hidden states (--max-length " +
+          std::to_string(options_.max_length) +
+          " times the bytes of the b×d features) and would run its "
+          "adapted layers on every rank's texts. Train it in one process (moecollab train-local), or "
+          "fine-tune the shared encoder federatedly (--encoder-train)");
     }
   });
   encoder_->eval();
@@ -110,7 +113,8 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own,
   }
   auto classes = torch::tensor({shard_->classes}, torch::kInt64);
   const auto all_classes = comm_.allgather_rows(classes);
-  class_counts_.assign(all_classes.data_ptr<std::int64_t>(), all_classes.data_ptr<std::int64_t>() + all_classes.numel());
+  class_counts_.assign(all_classes.data_ptr<std::int64_t>(),
+                       all_classes.data_ptr<std::int64_t>() + all_classes.numel());
   c_max_ = *std::max_element(class_counts_.begin(), class_counts_.end());
 
   const std::int64_t hidden = options_.encoder.hidden;
@@ -245,7 +249,8 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
   bool finite = std::isfinite(local_objective.item<double>());
-  for (const auto& p : reduced) finite = finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
+  for (const auto& p : reduced)
+    finite = finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
   if (!finite) {
     for (auto& p : reduced) {
       if (p.grad().defined()) p.grad().zero_();
@@ -259,15 +264,18 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   const auto gate_params = gate_->parameters();
   std::string bad_ranks;
   for (int r = 0; r < comm_.size(); ++r) {
-    if (extras[flags + static_cast<std::size_t>(r)] > 0) bad_ranks += (bad_ranks.empty() ? "" : ", ") + std::to_string(r);
+    if (extras[flags + static_cast<std::size_t>(r)] > 0)
+      bad_ranks += (bad_ranks.empty() ? "" : ", ") + std::to_string(r);
   }
   // Every rank sent finite values, yet the sum is not (the transport, or a rank's buffer
   // changed after its check): every rank holds the same sum, so all see it alike.
   bool sum_finite = true;
-  for (const auto& p : reduced) sum_finite = sum_finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
+  for (const auto& p : reduced)
+    sum_finite = sum_finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
   for (std::size_t i = 0; i < flags; ++i) sum_finite = sum_finite && std::isfinite(extras[i]);
   if (!bad_ranks.empty() || !sum_finite) {
-    const std::string step_name = " at gate step " + std::to_string(gate_steps_taken_) + " (round " + std::to_string(round_) + ")";
+    const std::string step_name =
+        " at gate step " + std::to_string(gate_steps_taken_) + " (round " + std::to_string(round_) + ")";
     const std::string what = !bad_ranks.empty() ? "non-finite loss or gate gradient on rank " + bad_ranks + step_name
                                                 : "non-finite sum of the all-reduced gate gradients" + step_name +
                                                       " although every rank sent finite values";
@@ -323,13 +331,14 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
                    options_.log_routing);
     // Its own expert alone on its own rows (with top-k the mixture may not have asked it).
     const auto alone = !f.sparse ? predictions(f.stacked.select(1, own), shard_->classes)
-                                        : predictions(pad_logits(expert_->forward(features), c_max_), shard_->classes);
+                                 : predictions(pad_logits(expert_->forward(features), c_max_), shard_->classes);
     moe_pred.insert(moe_pred.end(), moe.begin(), moe.end());
     expert_pred.insert(expert_pred.end(), alone.begin(), alone.end());
     add_into(util_sum, gate_weight_sum(f.gate_logits));
     add_into(top1, gate_top1_counts(f.gate_logits));
   }
-  const auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
+  const auto mine =
+      make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
   const auto all = comm_.allgather_rows(pack_report(mine));
   // Routing records as rows (owner rank, label, predicted, gate...), gathered only when asked for.
   torch::Tensor records;
@@ -346,12 +355,14 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   }
   if (comm_.rank() != 0) return {mine};
   std::vector<DomainReport> reports;
-  for (std::int64_t r = 0; r < all.size(0); ++r) reports.push_back(unpack_report(domain_names_[static_cast<std::size_t>(r)], all[r]));
+  for (std::int64_t r = 0; r < all.size(0); ++r)
+    reports.push_back(unpack_report(domain_names_[static_cast<std::size_t>(r)], all[r]));
   for (std::int64_t i = 0; records.defined() && i < records.size(0); ++i) {
     const auto row = records[i].contiguous();
     const double* p = row.data_ptr<double>();
-    reports[static_cast<std::size_t>(p[0])].routing.push_back(
-        {static_cast<std::int64_t>(p[1]), static_cast<std::int64_t>(p[2]), std::vector<double>(p + 3, p + row.numel())});
+    reports[static_cast<std::size_t>(p[0])].routing.push_back({static_cast<std::int64_t>(p[1]),
+                                                               static_cast<std::int64_t>(p[2]),
+                                                               std::vector<double>(p + 3, p + row.numel())});
   }
   return reports;
 }
@@ -359,7 +370,8 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
 void FederatedTrainer::check_replicas() {
   const auto fps = comm_.allgather_strings(hex64(gate_fingerprint()));
   if (auto bad = ranks_differing(fps); !bad.empty()) {
-    throw AgreedError("gate replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + fps[0] + ", " + bad);
+    throw AgreedError("gate replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + fps[0] + ", " +
+                      bad);
   }
   if (!encoder_trains()) return;  // a frozen encoder was checked at start-up
   const auto encoders = comm_.allgather_strings(hex64(encoder_fingerprint()));
@@ -375,9 +387,10 @@ TrainerState FederatedTrainer::export_state() {
   state.gate = export_module(*gate_, *gate_optimizer_);
   state.encoder = export_encoder(encoder_, encoder_optimizer_.get());  // identical on every rank
   const auto experts = comm_.allgather_strings(pack_tensors(export_module(*expert_, *expert_optimizer_)));
-  const auto samplers = comm_.allgather_rows(torch::tensor(
-      {static_cast<std::int64_t>(shard_->sampler.epoch()), static_cast<std::int64_t>(shard_->sampler.cursor())},
-      torch::kInt64).unsqueeze(0));
+  const auto samplers = comm_.allgather_rows(torch::tensor({static_cast<std::int64_t>(shard_->sampler.epoch()),
+                                                            static_cast<std::int64_t>(shard_->sampler.cursor())},
+                                                           torch::kInt64)
+                                                 .unsqueeze(0));
   for (std::size_t r = 0; r < experts.size(); ++r) {
     const auto row = samplers[static_cast<std::int64_t>(r)];
     state.experts.push_back({domain_names_[r], domain_labels_[r], unpack_tensors(experts[r]),

@@ -51,7 +51,8 @@ EncoderViews LocalTrainer::views_of(DomainShard& shard, Split split, const std::
   if (!options_.expert_lora.enabled()) {
     return {shard.features(encoder_, split, rows, train && encoder_optimizer_ != nullptr).features, {}};
   }
-  return encode_views(encoder_, experts_, gather_batch(shard.split(split), rows, shard.pad_id), train && options_.joint);
+  return encode_views(encoder_, experts_, gather_batch(shard.split(split), rows, shard.pad_id),
+                      train && options_.joint);
 }
 
 CollaborativeStep LocalTrainer::collaborative_step() {
@@ -108,8 +109,8 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out = mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false,
-                                       Router(options_.routing));
+      const auto out =
+          mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false, Router(options_.routing));
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);
@@ -118,7 +119,8 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
       add_into(util_sum, gate_weight_sum(out.gate_logits));
       add_into(top1, gate_top1_counts(out.gate_logits));
     }
-    reports.push_back(make_domain_report(shard.name, moe_pred, expert_pred, data.labels, shard.classes, util_sum, top1));
+    reports.push_back(
+        make_domain_report(shard.name, moe_pred, expert_pred, data.labels, shard.classes, util_sum, top1));
     reports.back().routing = std::move(routing);
   }
   return reports;
@@ -143,7 +145,8 @@ void LocalTrainer::import_state(const TrainerState& state) {
   import_encoder(encoder_, encoder_optimizer_.get(), state.encoder);
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const auto& e = state.experts[i];
-    import_module(*experts_[i], *expert_optimizers_[i], e.tensors, "expert " + std::to_string(i) + " (" + e.domain + ")");
+    import_module(*experts_[i], *expert_optimizers_[i], e.tensors,
+                  "expert " + std::to_string(i) + " (" + e.domain + ")");
     shards_[i].sampler.seek(e.sampler_epoch, e.sampler_cursor);
   }
 }

@@ -16,8 +16,13 @@ ClassificationMetrics classification_metrics(const std::vector<std::int64_t>& pr
     const auto t = static_cast<std::size_t>(truth[i]);
     const auto p = static_cast<std::size_t>(predicted[i]);
     if (t >= num_classes || p >= num_classes) throw Error("metrics: label id out of range");
-    if (t == p) { ++correct; ++tp[t]; }
-    else { ++fp[p]; ++fn[t]; }
+    if (t == p) {
+      ++correct;
+      ++tp[t];
+    } else {
+      ++fp[p];
+      ++fn[t];
+    }
   }
   m.accuracy = static_cast<double>(correct) / static_cast<double>(truth.size());
   double f1_sum = 0.0;

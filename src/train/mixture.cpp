@@ -62,15 +62,16 @@ void check_train_options(const TrainOptions& o) {
   require(o.local_steps >= 0 && o.gate_steps >= 0, "--local-steps and --gate-steps must not be negative");
   // Sizes are unsigned: a negative value on the command line wraps around to a huge one.
   constexpr std::size_t kMaxBatch = 1 << 20;
-  require(o.batch_size >= 1 && o.batch_size <= kMaxBatch,
-          "--batch-size must be between 1 and " + std::to_string(kMaxBatch) + ", got " +
-              std::to_string(static_cast<long long>(o.batch_size)));
-  require(o.eval_batch >= 1 && o.eval_batch <= kMaxBatch,
-          "--eval-batch must be between 1 and " + std::to_string(kMaxBatch) + ", got " +
-              std::to_string(static_cast<long long>(o.eval_batch)));
+  require(o.batch_size >= 1 && o.batch_size <= kMaxBatch, "--batch-size must be between 1 and " +
+                                                              std::to_string(kMaxBatch) + ", got " +
+                                                              std::to_string(static_cast<long long>(o.batch_size)));
+  require(o.eval_batch >= 1 && o.eval_batch <= kMaxBatch, "--eval-batch must be between 1 and " +
+                                                              std::to_string(kMaxBatch) + ", got " +
+                                                              std::to_string(static_cast<long long>(o.eval_batch)));
   require(o.adapter >= 1, "--adapter must be at least 1");
-  require(o.adapter <= o.encoder.hidden, "--adapter " + std::to_string(o.adapter) + " exceeds the encoder's hidden size " +
-                                             std::to_string(o.encoder.hidden) + " (the adapter is a bottleneck)");
+  require(o.adapter <= o.encoder.hidden, "--adapter " + std::to_string(o.adapter) +
+                                             " exceeds the encoder's hidden size " + std::to_string(o.encoder.hidden) +
+                                             " (the adapter is a bottleneck)");
   require(o.routing.top_k >= 0, "top-k must be 0 (dense) or a number of experts");
   require(o.expert_lr > 0 && o.gate_lr > 0 && o.encoder_lr > 0, "learning rates must be positive");
   require(o.expert_lora.rank >= 0, "--expert-lora must be 0 (off) or a rank >= 1");
@@ -79,9 +80,9 @@ void check_train_options(const TrainOptions& o) {
   require(!o.expert_lora.enabled() || !o.encoder_training.any(),
           "--expert-lora adapts a frozen shared encoder per expert; it does not combine with --encoder-train " +
               describe(o.encoder_training));
-  require(o.encoder_training.top_layers <= o.encoder.layers,
-          "--encoder-train " + describe(o.encoder_training) + " names more layers than the encoder's " +
-              std::to_string(o.encoder.layers));
+  require(o.encoder_training.top_layers <= o.encoder.layers, "--encoder-train " + describe(o.encoder_training) +
+                                                                 " names more layers than the encoder's " +
+                                                                 std::to_string(o.encoder.layers));
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
   o.encoder.validate();
 }
@@ -125,8 +126,9 @@ void import_encoder(Encoder& encoder, torch::optim::Adam* optimizer, const Named
     throw Error("the checkpoint was saved with a frozen encoder (--encoder-train none); this run trains it");
   }
   if (!optimizer && !state.empty()) {
-    throw Error("the checkpoint was saved with a trained encoder (--encoder-train); this run keeps it frozen "
-                "(resume with the run's --encoder-train)");
+    throw Error(
+        "the checkpoint was saved with a trained encoder (--encoder-train); this run keeps it frozen "
+        "(resume with the run's --encoder-train)");
   }
   if (optimizer) import_module(*encoder, *optimizer, state, "encoder");
 }

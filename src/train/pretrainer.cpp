@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/train/fusion.h"
 #include "moecollab/train/exchange.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {
@@ -24,16 +24,15 @@ FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& 
     }
     if (!(options_.warmup >= 0 && options_.warmup < 1)) throw Error("pretrain: --mlm-warmup must be in [0, 1)");
     if (options_.encoder.pooling == "auto") options_.encoder.pooling = "mean";  // unused by masked-LM training
-    encoder_ = Encoder(options_.encoder);  // same seed on every rank: identical start
+    encoder_ = Encoder(options_.encoder);    // same seed on every rank: identical start
     std::vector<Example> texts = own.train;  // labels unused
     if (options_.use_unlabelled) {
       for (const auto& text : own.unlabelled) texts.push_back({text, 0});
     }
     corpus_ = tokenize_split(*tokenizer_, texts, options_.max_length);
-    sampler_ = std::make_unique<BatchSampler>(texts.size(),
-                                              options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1),
-                                              token_lengths(corpus_),
-                                              LengthBucketing{options_.batch_size, options_.length_buckets});
+    sampler_ = std::make_unique<BatchSampler>(
+        texts.size(), options_.seed + 7919ULL * (static_cast<std::uint64_t>(comm_.rank()) + 1), token_lengths(corpus_),
+        LengthBucketing{options_.batch_size, options_.length_buckets});
   });
   torch::manual_seed(options_.encoder.seed + 1);
   head_ = MlmHead(options_.encoder, options_.tie_decoder);
@@ -84,8 +83,8 @@ PretrainReport FederatedPretrainer::run_round() {
   double loss_sum = 0, correct = 0, masked = 0, lr = options_.lr;
   for (int s = 0; s < options_.steps; ++s, ++step_) {
     const auto batch = gather_batch(corpus_, sampler_->next(options_.batch_size), vocab.pad_id());
-    const auto masked_batch = mask_tokens(batch.ids, batch.mask, mask_id, options_.encoder.vocab_size, specials,
-                                          options_.mask_rate, rng_);
+    const auto masked_batch =
+        mask_tokens(batch.ids, batch.mask, mask_id, options_.encoder.vocab_size, specials, options_.mask_rate, rng_);
     const auto positions = masked_batch.labels.ne(-100);
     const auto hidden = encoder_->hidden_states(masked_batch.ids, batch.mask).index({positions});
     const auto targets = masked_batch.labels.index({positions});

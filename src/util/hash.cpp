@@ -15,9 +15,7 @@ std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed) {
   return h;
 }
 
-std::uint64_t fnv1a(std::string_view bytes, std::uint64_t seed) {
-  return fnv1a(bytes.data(), bytes.size(), seed);
-}
+std::uint64_t fnv1a(std::string_view bytes, std::uint64_t seed) { return fnv1a(bytes.data(), bytes.size(), seed); }
 
 std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;

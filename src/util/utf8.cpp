@@ -15,11 +15,25 @@ std::optional<std::vector<char32_t>> decode_utf8(std::string_view text, std::siz
     int extra;
     char32_t cp;
     char32_t min;
-    if (b0 < 0x80) { out.push_back(b0); ++i; continue; }
-    if ((b0 & 0xE0) == 0xC0) { extra = 1; cp = b0 & 0x1F; min = 0x80; }
-    else if ((b0 & 0xF0) == 0xE0) { extra = 2; cp = b0 & 0x0F; min = 0x800; }
-    else if ((b0 & 0xF8) == 0xF0) { extra = 3; cp = b0 & 0x07; min = 0x10000; }
-    else return fail(i);
+    if (b0 < 0x80) {
+      out.push_back(b0);
+      ++i;
+      continue;
+    }
+    if ((b0 & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = b0 & 0x1F;
+      min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = b0 & 0x0F;
+      min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = b0 & 0x07;
+      min = 0x10000;
+    } else
+      return fail(i);
     for (int k = 1; k <= extra; ++k) {
       if (i + k >= text.size()) return fail(i);
       const auto b = static_cast<unsigned char>(text[i + k]);

@@ -16,7 +16,8 @@ fs::path make_domain(const std::string& name, const std::string& test_jsonl, boo
   const auto dir = fs::temp_directory_path() / "moecollab_dataset_test" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::ofstream(dir / "train.jsonl") << "{\"text\": \"a b\", \"label\": \"zeta\"}\n{\"text\": \"c\", \"label\": \"alpha\"}\n";
+  std::ofstream(dir / "train.jsonl")
+      << "{\"text\": \"a b\", \"label\": \"zeta\"}\n{\"text\": \"c\", \"label\": \"alpha\"}\n";
   std::ofstream(dir / "val.csv") << "text,label\nd,alpha\n";
   std::ofstream(dir / "test.jsonl") << test_jsonl;
   if (with_labels) std::ofstream(dir / "labels.txt") << "zeta\nalpha\nmid\n";
@@ -45,7 +46,8 @@ TEST(Dataset, LabelsDefaultToSortedTrainLabels) {
 }
 
 TEST(Dataset, UnknownLabelInTestSplitNamesFileAndLine) {
-  const auto dir = make_domain("law", "{\"text\": \"e\", \"label\": \"zeta\"}\n{\"text\": \"f\", \"label\": \"omega\"}\n", false);
+  const auto dir =
+      make_domain("law", "{\"text\": \"e\", \"label\": \"zeta\"}\n{\"text\": \"f\", \"label\": \"omega\"}\n", false);
   try {
     load_domain(dir.string());
     FAIL() << "expected an error";
@@ -74,7 +76,8 @@ TEST(Dataset, SingleFileIsSplitByHash) {
   const auto path = (dir / "reviews.jsonl").string();
   {
     std::ofstream out(path);
-    for (int i = 0; i < 200; ++i) out << "{\"text\": \"review " << i << "\", \"label\": \"" << (i % 2 ? "pos" : "neg") << "\"}\n";
+    for (int i = 0; i < 200; ++i)
+      out << "{\"text\": \"review " << i << "\", \"label\": \"" << (i % 2 ? "pos" : "neg") << "\"}\n";
   }
   const Domain a = load_domain(path, 3), b = load_domain(path, 3), c = load_domain(path, 4);
   EXPECT_EQ(a.name, "reviews");

@@ -31,7 +31,8 @@ std::string read_error(const std::string& path) {
 }  // namespace
 
 TEST(TextTable, ReadsJsonl) {
-  const auto path = write_temp("good.jsonl", "{\"text\": \"h\\u00e9llo\", \"label\": \"greet\"}\n\n{\"text\": \"bye\", \"label\": 3}\n");
+  const auto path = write_temp(
+      "good.jsonl", "{\"text\": \"h\\u00e9llo\", \"label\": \"greet\"}\n\n{\"text\": \"bye\", \"label\": 3}\n");
   const auto rows = read_labelled_text(path);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].text, "h\xC3\xA9llo");
@@ -63,7 +64,8 @@ TEST(TextTable, BadFilesNameFileAndLine) {
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
   };
-  expect(write_temp("missing.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\"}\n"), ":2: missing field 'label'");
+  expect(write_temp("missing.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\"}\n"),
+         ":2: missing field 'label'");
   expect(write_temp("nocol.csv", "text,category\nhello,x\n"), ":1: header has no 'label' column");
   expect(write_temp("empty_text.jsonl", "{\"text\": \"  \", \"label\": \"x\"}\n"), ":1: field 'text' is empty");
   expect(write_temp("utf8.jsonl", "{\"text\": \"ok\", \"label\": \"x\"}\n{\"text\": \"bad \xFF\", \"label\": \"x\"}\n"),

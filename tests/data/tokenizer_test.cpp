@@ -22,11 +22,14 @@ Vocabulary bert_test_vocab() {
 
 TEST(BasicTokenizer, LowerCasesStripsAccentsAndSplitsPunctuation) {
   EXPECT_EQ(basic_tokenize(" \tHeLLo!how  \n Are yoU?  ", true), (Tokens{"hello", "!", "how", "are", "you", "?"}));
-  EXPECT_EQ(basic_tokenize("H\xC3\xA9llo", true), (Tokens{"hello"}));                        // é
-  EXPECT_EQ(basic_tokenize("\xC3\x87" "a \xC3\xA9t\xC3\xA9 \xC5\xA0\xC5\xA5" "astn\xC3\xBD", true),  // Ça été Šťastný
+  EXPECT_EQ(basic_tokenize("H\xC3\xA9llo", true), (Tokens{"hello"}));  // é
+  EXPECT_EQ(basic_tokenize("\xC3\x87"
+                           "a \xC3\xA9t\xC3\xA9 \xC5\xA0\xC5\xA5"
+                           "astn\xC3\xBD",
+                           true),  // Ça été Šťastný
             (Tokens{"ca", "ete", "stastny"}));
   EXPECT_EQ(basic_tokenize("\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 \xD0\x81\xD0\xB6", true),  // Привет Ёж
-            (Tokens{"\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", "\xD0\xB5\xD0\xB6"}));       // привет еж
+            (Tokens{"\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", "\xD0\xB5\xD0\xB6"}));  // привет еж
   EXPECT_EQ(basic_tokenize("e\xCC\x81t\xC3\xA9", true), (Tokens{"ete"}));  // combining acute removed
   EXPECT_EQ(basic_tokenize("don't stop-now", true), (Tokens{"don", "'", "t", "stop", "-", "now"}));
 }
@@ -34,27 +37,40 @@ TEST(BasicTokenizer, LowerCasesStripsAccentsAndSplitsPunctuation) {
 TEST(BasicTokenizer, AllOfUnicodeNotOnlyLatinGreekCyrillic) {
   // Beyond the hand-written tables the tokenizer had before utf8proc: Vietnamese,
   // Latin Extended-B and Additional, a titlecase digraph, Armenian.
-  EXPECT_EQ(basic_tokenize("Vi\xe1\xbb\x87t Nam", true), (Tokens{"viet", "nam"}));           // Việt Nam
+  EXPECT_EQ(basic_tokenize("Vi\xe1\xbb\x87t Nam", true), (Tokens{"viet", "nam"}));                    // Việt Nam
   EXPECT_EQ(basic_tokenize("\xc8\x8e \xe1\xb9\x99 \xc7\x85", true), (Tokens{"o", "r", "\xc7\x86"}));  // Ȏ ṙ ǅ -> o r ǆ
   EXPECT_EQ(basic_tokenize("\xd5\x80\xd5\xa1\xd5\xb5", true), (Tokens{"\xd5\xb0\xd5\xa1\xd5\xb5"}));  // Հայ -> հայ
   // Capital sigma lower-cases to the final form at a word's end only (ΟΔΟΣ Σ -> οδος σ).
   EXPECT_EQ(basic_tokenize("\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\xa3", true),
             (Tokens{"\xce\xbf\xce\xb4\xce\xbf\xcf\x82", "\xcf\x83"}));
   // The line separator U+2028 splits words; a tag character (Cf) is removed.
-  EXPECT_EQ(basic_tokenize("a\xe2\x80\xa8" "b x\xf3\xa0\x80\x81y", true), (Tokens{"a", "b", "xy"}));
+  EXPECT_EQ(basic_tokenize("a\xe2\x80\xa8"
+                           "b x\xf3\xa0\x80\x81y",
+                           true),
+            (Tokens{"a", "b", "xy"}));
 }
 
 TEST(BasicTokenizer, KeepsCaseWhenAskedAndCleansText) {
   EXPECT_EQ(basic_tokenize("H\xC3\xA9llo World", false), (Tokens{"H\xC3\xA9llo", "World"}));
-  EXPECT_EQ(basic_tokenize("a\x01" "b\xE2\x80\x8B" "c \xEF\xBF\xBD d", true), (Tokens{"abc", "d"}));  // control, ZWSP, U+FFFD
-  EXPECT_EQ(basic_tokenize("\xE4\xB8\xAD\xE6\x96\x87ok", true), (Tokens{"\xE4\xB8\xAD", "\xE6\x96\x87", "ok"}));  // 中文
-  EXPECT_EQ(basic_tokenize("bad\xFF" "byte", true), (Tokens{"badbyte"}));
+  EXPECT_EQ(basic_tokenize("a\x01"
+                           "b\xE2\x80\x8B"
+                           "c \xEF\xBF\xBD d",
+                           true),
+            (Tokens{"abc", "d"}));  // control, ZWSP, U+FFFD
+  EXPECT_EQ(basic_tokenize("\xE4\xB8\xAD\xE6\x96\x87ok", true),
+            (Tokens{"\xE4\xB8\xAD", "\xE6\x96\x87", "ok"}));  // 中文
+  EXPECT_EQ(basic_tokenize("bad\xFF"
+                           "byte",
+                           true),
+            (Tokens{"badbyte"}));
 }
 
 TEST(WordPiece, GreedyLongestMatchFirst) {
   WordPieceTokenizer tok(bert_test_vocab());
   EXPECT_EQ(tok.tokenize("unwanted running"), (Tokens{"un", "##want", "##ed", "runn", "##ing"}));
-  EXPECT_EQ(tok.tokenize("UNwant\xC3\xA9" "d,running"), (Tokens{"un", "##want", "##ed", ",", "runn", "##ing"}));
+  EXPECT_EQ(tok.tokenize("UNwant\xC3\xA9"
+                         "d,running"),
+            (Tokens{"un", "##want", "##ed", ",", "runn", "##ing"}));
   EXPECT_EQ(tok.tokenize("unwantedX running"), (Tokens{"[UNK]", "runn", "##ing"}));
   EXPECT_EQ(tok.tokenize(""), Tokens{});
 }
@@ -107,10 +123,10 @@ TEST(Vocabulary, BuiltVocabularySpellsEveryTrainingWordAndRoundTrips) {
                                            "Zebra quokka; the the the"};
   const auto vocab = build_vocabulary(corpus, {200, 2, true});
   EXPECT_EQ(vocab.token(0), "[PAD]");
-  EXPECT_GE(vocab.find("the"), 0);       // frequent word
-  EXPECT_GE(vocab.find("q"), 0);         // every character seen
+  EXPECT_GE(vocab.find("the"), 0);  // frequent word
+  EXPECT_GE(vocab.find("q"), 0);    // every character seen
   EXPECT_GE(vocab.find("##k"), 0);
-  EXPECT_LT(vocab.find("quokka"), 0);    // its pairs occur once: below min_count
+  EXPECT_LT(vocab.find("quokka"), 0);  // its pairs occur once: below min_count
   WordPieceTokenizer tok(vocab);
   for (const auto& text : corpus) {
     for (const auto& piece : tok.tokenize(text)) EXPECT_NE(piece, "[UNK]") << text;

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/run_dir.h"
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/error.h"
-#include "moecollab/io/run_dir.h"
 #include "testing/errors.h"
 #include "testing/fixture_domains.h"
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "moecollab/io/registry.h"
 #include "moecollab/io/contribution.h"
+#include "moecollab/io/registry.h"
 #include "testing/errors.h"
 #include "testing/temp.h"
 
@@ -68,8 +68,9 @@ TEST(ExpertPackage, CheckRefusesEachMismatchNamingFieldAndValues) {
   const auto good = load_expert_package(saved("good.h5", make_package()));
   auto t = target();
   t.encoder_fingerprint = "00000000000000aa";
-  EXPECT_NE(problems_text(good, t).find("encoder_fingerprint: package has 00000000000000e1, model M has 00000000000000aa"),
-            std::string::npos);
+  EXPECT_NE(
+      problems_text(good, t).find("encoder_fingerprint: package has 00000000000000e1, model M has 00000000000000aa"),
+      std::string::npos);
   t = target();
   t.hidden = 16;
   EXPECT_NE(problems_text(good, t).find("hidden: package has 8, model M has 16"), std::string::npos);
@@ -106,8 +107,9 @@ TEST(ExpertPackage, VersionsAreSemantic) {
     EXPECT_NE(testing::error_of([&] { check_version_text(bad); }).find("is not a semantic version"), std::string::npos)
         << bad;
   }
-  EXPECT_NE(testing::error_of([] { save_expert_package(testing::temp_path("expert_package", "v.h5"), make_package("one")); })
-                .find("'one' is not a semantic version"),
+  EXPECT_NE(testing::error_of([] {
+              save_expert_package(testing::temp_path("expert_package", "v.h5"), make_package("one"));
+            }).find("'one' is not a semantic version"),
             std::string::npos);
 }
 
@@ -120,7 +122,9 @@ TEST(Registry, VersionsSideBySideLatestPinnedAndRemoved) {
     r.add(saved("v1.h5", make_package("1.0.0")));
     r.add(saved("v1_10.h5", make_package("1.10.0")));
     r.add(saved("v1_9.h5", make_package("1.9.0")));
-    EXPECT_NE(testing::error_of([&] { r.add(saved("again.h5", make_package("1.9.0"))); }).find("legal@1.9.0 is already registered"),
+    EXPECT_NE(testing::error_of([&] {
+                r.add(saved("again.h5", make_package("1.9.0")));
+              }).find("legal@1.9.0 is already registered"),
               std::string::npos);
   }
   Registry r(dir);  // reloaded from index.json
@@ -149,15 +153,19 @@ TEST(Contribution, GateKeepsRowsOfKeptExpertsAndAddsSmallRows) {
   EXPECT_LT(w[2].abs().max().item<float>(), 0.01f);
   EXPECT_FLOAT_EQ(b[2].item<float>(), (1.0f + 6.0f) / 2);
   EXPECT_TRUE(torch::equal(carry_gate(base, {"a", "b", "c"}, {"a", "c", "d"}, 1).at("parameters/gate.weight"), w));
-  EXPECT_NE(testing::error_of([&] { carry_gate(base, {"a", "b", "c"}, {"x"}, 1); }).find("keeps none"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] {
+              carry_gate(base, {"a", "b", "c"}, {"x"}, 1);
+            }).find("keeps none"),
+            std::string::npos);
 
   ExpertState expert{"legal", {"contract", "tort", "criminal", "family"}, {}, 3, 9};
   install_package(expert, make_package(), "PKG");
   EXPECT_EQ(expert.tensors.size(), 6u);
   EXPECT_EQ(expert.sampler_cursor, 0u);
   ExpertState other{"news", {"a"}, {}, 0, 0};
-  EXPECT_NE(testing::error_of([&] { install_package(other, make_package(), "PKG"); })
-                .find("PKG: domain: package is for 'legal', its rank's data is domain 'news'"),
+  EXPECT_NE(testing::error_of([&] {
+              install_package(other, make_package(), "PKG");
+            }).find("PKG: domain: package is for 'legal', its rank's data is domain 'news'"),
             std::string::npos);
 }
 

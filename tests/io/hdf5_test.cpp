@@ -69,13 +69,15 @@ TEST(Hdf5, AttributesAndAppendableRows) {
   const auto rows = h5::read_tensor(file, "rows");
   ASSERT_EQ(rows.sizes(), (std::vector<std::int64_t>{6, 2, 3}));
   EXPECT_EQ(rows[5][1][2].item<double>(), 5.0);
-  EXPECT_NE(error_of([&] { h5::read_string_attribute(file, "nope"); }).find("missing attribute 'nope'"), std::string::npos);
+  EXPECT_NE(error_of([&] { h5::read_string_attribute(file, "nope"); }).find("missing attribute 'nope'"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { h5::read_tensor(file, "a/b"); }).find("missing dataset 'a/b'"), std::string::npos);
 }
 
 TEST(Hdf5, MissingCorruptAndTruncatedFilesGiveClearErrors) {
-  EXPECT_NE(error_of([] { h5::open_file("/nonexistent/x.h5", h5::Mode::kRead); }).find("/nonexistent/x.h5: no such file"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { h5::open_file("/nonexistent/x.h5", h5::Mode::kRead); }).find("/nonexistent/x.h5: no such file"),
+      std::string::npos);
   const auto garbage = temp_path("garbage.h5");
   std::ofstream(garbage) << "this is not HDF5";
   EXPECT_NE(error_of([&] { h5::open_file(garbage, h5::Mode::kRead); }).find(garbage + ": not an HDF5 file"),

@@ -44,7 +44,8 @@ void check_type_and_shape(hid_t type, hid_t space, const std::string& row, const
                           const std::string& dtype, const std::map<std::string, long long>& sizes) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
-  if (dtype == "string" && !(cls == H5T_STRING && H5Tis_variable_str(type) > 0)) fail(row, "not a variable-length string");
+  if (dtype == "string" && !(cls == H5T_STRING && H5Tis_variable_str(type) > 0))
+    fail(row, "not a variable-length string");
   if (dtype == "int64" && !(cls == H5T_INTEGER && size == 8)) fail(row, "not int64");
   if (dtype == "float64" && !(cls == H5T_FLOAT && size == 8)) fail(row, "not float64");
   const auto want = expected_dims(shape, sizes);
@@ -64,7 +65,8 @@ void check_type_and_shape(hid_t type, hid_t space, const std::string& row, const
 }
 
 void check_attribute(hid_t file, const std::string& object, const std::string& name, const std::string& row,
-                     const std::string& shape, const std::string& dtype, const std::map<std::string, long long>& sizes) {
+                     const std::string& shape, const std::string& dtype,
+                     const std::map<std::string, long long>& sizes) {
   if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) <= 0) return fail(row, "missing attribute");
   const hid_t attr = H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
   const hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
@@ -116,7 +118,10 @@ int main(int argc, char** argv) {
   bool in_table = false;
   int rows = 0;
   for (std::string line; std::getline(doc, line);) {
-    if (line.find(marker) != std::string::npos) { in_table = true; continue; }
+    if (line.find(marker) != std::string::npos) {
+      in_table = true;
+      continue;
+    }
     if (in_table && line.find("<!-- /layout -->") != std::string::npos) break;
     if (!in_table || line.rfind("| `", 0) != 0) continue;
     std::vector<std::string> cells;
@@ -128,7 +133,10 @@ int main(int argc, char** argv) {
     ++rows;
     const auto at = path.find('@');
     if (at == std::string::npos) {
-      if (H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0) { fail(path, "missing dataset"); continue; }
+      if (H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0) {
+        fail(path, "missing dataset");
+        continue;
+      }
       const hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
       const hid_t type = H5Dget_type(d), space = H5Dget_space(d);
       check_type_and_shape(type, space, path, shape, dtype, sizes);

@@ -49,7 +49,8 @@ torch::Tensor reference_states(Encoder& enc, const torch::Tensor& ids, const Enc
       const auto qh = q.narrow(1, h * dh, dh), kh = k.narrow(1, h * dh, dh), vh = v.narrow(1, h * dh, dh);
       heads.push_back(torch::matmul(torch::softmax(torch::matmul(qh, kh.t()) / std::sqrt(double(dh)), 1), vh));
     }
-    const auto attn = ln(linear(torch::cat(heads, 1), pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm");
+    const auto attn =
+        ln(linear(torch::cat(heads, 1), pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm");
     const auto inter = linear(attn, pre + "intermediate.dense");
     const auto gelu = 0.5 * inter * (1 + torch::erf(inter / std::sqrt(2.0)));
     x = ln(linear(gelu, pre + "output.dense") + attn, pre + "output.LayerNorm");
@@ -65,17 +66,27 @@ TEST(Encoder, ParameterNamesMirrorHuggingFaceBert) {
   Encoder enc(c);
   std::vector<std::string> names;
   for (const auto& p : enc->named_parameters()) names.push_back(p.key());
-  const std::vector<std::string> expected = {
-      "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-      "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
-      "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.attention.self.query.bias",
-      "encoder.layer.0.attention.self.key.weight", "encoder.layer.0.attention.self.key.bias",
-      "encoder.layer.0.attention.self.value.weight", "encoder.layer.0.attention.self.value.bias",
-      "encoder.layer.0.attention.output.dense.weight", "encoder.layer.0.attention.output.dense.bias",
-      "encoder.layer.0.attention.output.LayerNorm.weight", "encoder.layer.0.attention.output.LayerNorm.bias",
-      "encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.intermediate.dense.bias",
-      "encoder.layer.0.output.dense.weight", "encoder.layer.0.output.dense.bias",
-      "encoder.layer.0.output.LayerNorm.weight", "encoder.layer.0.output.LayerNorm.bias"};
+  const std::vector<std::string> expected = {"embeddings.word_embeddings.weight",
+                                             "embeddings.position_embeddings.weight",
+                                             "embeddings.token_type_embeddings.weight",
+                                             "embeddings.LayerNorm.weight",
+                                             "embeddings.LayerNorm.bias",
+                                             "encoder.layer.0.attention.self.query.weight",
+                                             "encoder.layer.0.attention.self.query.bias",
+                                             "encoder.layer.0.attention.self.key.weight",
+                                             "encoder.layer.0.attention.self.key.bias",
+                                             "encoder.layer.0.attention.self.value.weight",
+                                             "encoder.layer.0.attention.self.value.bias",
+                                             "encoder.layer.0.attention.output.dense.weight",
+                                             "encoder.layer.0.attention.output.dense.bias",
+                                             "encoder.layer.0.attention.output.LayerNorm.weight",
+                                             "encoder.layer.0.attention.output.LayerNorm.bias",
+                                             "encoder.layer.0.intermediate.dense.weight",
+                                             "encoder.layer.0.intermediate.dense.bias",
+                                             "encoder.layer.0.output.dense.weight",
+                                             "encoder.layer.0.output.dense.bias",
+                                             "encoder.layer.0.output.LayerNorm.weight",
+                                             "encoder.layer.0.output.LayerNorm.bias"};
   EXPECT_EQ(names, expected);
   for (const auto& p : enc->parameters()) EXPECT_FALSE(p.requires_grad());  // frozen by default
 }
@@ -143,7 +154,6 @@ TEST(Encoder, RejectsBadConfigAndOverlongInput) {
   EXPECT_THROW(enc->forward(torch::zeros({1, 13}, torch::kInt64), torch::ones({1, 13}, torch::kInt64)), Error);
 }
 
-
 // ---- per-expert LoRA (model/lora.h) ------------------------------------------
 
 TEST(Lora, SplitForwardEqualsTheWholeEncoderAndZeroInitialisedLoraChangesNothing) {
@@ -177,8 +187,8 @@ TEST(Lora, AdaptedLayerEqualsTheLayerWithMergedWeights) {
   }
   const std::string top = "encoder.layer.1.";
   const std::pair<const char*, LoraLinear> projections[] = {
-      {"attention.self.query", lora[0]->query}, {"attention.self.key", lora[0]->key},
-      {"attention.self.value", lora[0]->value}, {"attention.output.dense", lora[0]->attention_output},
+      {"attention.self.query", lora[0]->query},      {"attention.self.key", lora[0]->key},
+      {"attention.self.value", lora[0]->value},      {"attention.output.dense", lora[0]->attention_output},
       {"intermediate.dense", lora[0]->intermediate}, {"output.dense", lora[0]->output}};
   auto params = merged->named_parameters();
   for (const auto& [name, l] : projections) params[top + name + ".weight"] += torch::matmul(l->B, l->A);
@@ -205,8 +215,8 @@ TEST(Lora, GradientsMatchFiniteDifferences) {
   const auto below = enc->states_below(ids, mask, 1).detach();
   const auto target = torch::randn({2, c.hidden});
   const auto loss = [&] { return (enc->forward_top(below, mask, 1, lora) * target).sum(); };
-  testing::expect_gradients_match(loss, {lora[0]->query->B, lora[0]->value->A, lora[0]->intermediate->A,
-                                         lora[0]->output->B}, 1e-6);
+  testing::expect_gradients_match(
+      loss, {lora[0]->query->B, lora[0]->value->A, lora[0]->intermediate->A, lora[0]->output->B}, 1e-6);
 }
 
 }  // namespace moecollab

@@ -41,10 +41,8 @@ TEST(GateLoss, TotalCombinesTermsWithLambdas) {
   const auto labels = torch::tensor({0, 1, 2, 0}, torch::kInt64);
   const auto classes = torch::tensor({3, 2, 3, 1}, torch::kInt64);
   const auto t = gate_loss(mixed, labels, classes, gate_logits, {0.3, 0.7});
-  EXPECT_NEAR(t.total.item<double>(),
-              (t.task + 0.3 * t.entropy + 0.7 * t.balance).item<double>(), 1e-12);
-  EXPECT_NEAR(t.balance.item<double>(),
-              kl_to_uniform(torch::softmax(gate_logits, 1).mean(0)).item<double>(), 1e-12);
+  EXPECT_NEAR(t.total.item<double>(), (t.task + 0.3 * t.entropy + 0.7 * t.balance).item<double>(), 1e-12);
+  EXPECT_NEAR(t.balance.item<double>(), kl_to_uniform(torch::softmax(gate_logits, 1).mean(0)).item<double>(), 1e-12);
   // ḡ is pluggable: a supplier returning uniform makes the balance term vanish.
   const auto u = gate_loss(mixed, labels, classes, gate_logits, {0.3, 0.7},
                            [](const torch::Tensor& g) { return torch::full({g.size(1)}, 0.5, g.options()); });
@@ -92,13 +90,13 @@ TEST_P(GateLossGradient, MatchesFiniteDifferences) {
     return gate_loss(mixed, labels, classes, gate_logits, weights).total;
   };
   std::vector<torch::Tensor> params = gate->parameters();
-  for (auto& p : experts[1]->parameters()) params.push_back(p);  // a padded expert
+  for (auto& p : experts[1]->parameters()) params.push_back(p);              // a padded expert
   for (auto& p : experts[3]->classifier->parameters()) params.push_back(p);  // the c_max expert's head
   testing::expect_gradients_match(f, params, 1e-7);
 }
 
 INSTANTIATE_TEST_SUITE_P(Lambdas, GateLossGradient,
-                         ::testing::Values(std::make_pair(0.0, 0.0), std::make_pair(1.0, 0.0),
-                                           std::make_pair(0.0, 1.0), std::make_pair(0.05, 0.1)));
+                         ::testing::Values(std::make_pair(0.0, 0.0), std::make_pair(1.0, 0.0), std::make_pair(0.0, 1.0),
+                                           std::make_pair(0.05, 0.1)));
 
 }  // namespace moecollab

@@ -47,9 +47,8 @@ TEST(Integrate, GradientMatchesFiniteDifferences) {
                                        torch::randn({3, 5}, torch::kFloat64).requires_grad_()};
   const auto gate_logits = torch::randn({3, 2}, torch::kFloat64).requires_grad_();
   const auto weights = torch::randn({3, 5}, torch::kFloat64);
-  testing::expect_gradients_match(
-      [&] { return (integrate(logits, torch::softmax(gate_logits, 1)) * weights).sum(); },
-      {logits[0], logits[1], gate_logits});
+  testing::expect_gradients_match([&] { return (integrate(logits, torch::softmax(gate_logits, 1)) * weights).sum(); },
+                                  {logits[0], logits[1], gate_logits});
 }
 
 }  // namespace moecollab

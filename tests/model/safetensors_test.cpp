@@ -49,9 +49,10 @@ TEST(Safetensors, RoundTrip) {
 TEST(Safetensors, HalfAndBfloat16BecomeFloat32) {
   const auto path = temp_path("half.safetensors");
   // 1.5 in F16 is 0x3E00; -2.0 in BF16 is 0xC000 (little-endian bytes).
-  write_raw(path,
-            R"({"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[2,4]}})",
-            std::string("\x00\x3E\x00\xC0", 4));
+  write_raw(
+      path,
+      R"({"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[2,4]}})",
+      std::string("\x00\x3E\x00\xC0", 4));
   const auto t = read_safetensors(path);
   EXPECT_EQ(t.at("h").item<float>(), 1.5f);
   EXPECT_EQ(t.at("b").item<float>(), -2.0f);

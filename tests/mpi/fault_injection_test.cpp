@@ -21,9 +21,9 @@ TEST(FaultInjection, ParsesSpecsAndRefusesMalformedOnes) {
   EXPECT_EQ(f.call, 9u);
   EXPECT_EQ(parse_fault("stall:0:barrier:1").kind, Fault::Kind::kStall);
   EXPECT_EQ(parse_fault("crash:3:alltoall_rows:2").kind, Fault::Kind::kCrash);
-  for (const char* bad : {"", "nan", "nan:2:allreduce_sum", "boom:2:allreduce_sum:1", "nan:x:allreduce_sum:1",
-                          "nan:-1:allreduce_sum:1", "nan:2:allreduce:1", "nan:2:allreduce_sum:0",
-                          "nan:2:allreduce_sum:1:5", "nan:2:allreduce_sum:1x"}) {
+  for (const char* bad :
+       {"", "nan", "nan:2:allreduce_sum", "boom:2:allreduce_sum:1", "nan:x:allreduce_sum:1", "nan:-1:allreduce_sum:1",
+        "nan:2:allreduce:1", "nan:2:allreduce_sum:0", "nan:2:allreduce_sum:1:5", "nan:2:allreduce_sum:1x"}) {
     EXPECT_THROW(parse_fault(bad), Error) << bad;
   }
 }

@@ -8,9 +8,9 @@
 #include <tuple>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/train/fusion.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/federated_trainer.h"
+#include "moecollab/train/fusion.h"
 #include "moecollab/train/local_trainer.h"
 #include "mpi/world.h"
 #include "testing/finite_difference.h"
@@ -39,8 +39,8 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, co
   EXPECT_LE(diff, tol * scale) << what << " differs by " << diff;
 }
 
-void expect_same_step(const CollaborativeStep& fed, const CollaborativeStep& ref, std::int64_t row_offset,
-                      double tol, const std::string& what) {
+void expect_same_step(const CollaborativeStep& fed, const CollaborativeStep& ref, std::int64_t row_offset, double tol,
+                      const std::string& what) {
   expect_close(fed.mixed, ref.mixed.narrow(0, row_offset, fed.mixed.size(0)), tol, what + ": mixed logits");
   EXPECT_NEAR(fed.losses.task, ref.losses.task, tol) << what;
   EXPECT_NEAR(fed.losses.entropy, ref.losses.entropy, tol) << what;
@@ -93,7 +93,8 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   }
   local.local_phase();
   fed.local_phase();
-  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-6, "expert after local phase");
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-6,
+               "expert after local phase");
 
   const auto offset = row_offset(domains, options, comm.rank());
   for (int step = 0; step < 3; ++step) {
@@ -102,8 +103,8 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
     expect_same_step(got, ref, offset, 1e-5, "step " + std::to_string(step));
     if (joint) {
       // Expert gradients came back across ranks (reverse all-to-all).
-      expect_close(flatten_gradients(fed.expert()->parameters()),
-                   flatten_gradients(local.experts()[r]->parameters()), 1e-5, "expert gradient");
+      expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
+                   1e-5, "expert gradient");
     }
   }
   expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
@@ -199,8 +200,10 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
   // Local phase: FedSGD over the experts' own losses (the mean of their encoder gradients).
   local.local_phase();
   fed.local_phase();
-  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5, "expert after local phase");
-  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5, "encoder after local phase");
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5,
+               "expert after local phase");
+  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5,
+               "encoder after local phase");
   expect_identical_encoders(comm, fed, "after the local phase");
 
   const auto offset = row_offset(domains, options, comm.rank());
@@ -216,8 +219,8 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
     EXPECT_GT(ref_grad.abs().max().item<double>(), 0.0) << what << ": the encoder got no gradient";
     expect_close(fed_grad, ref_grad, 1e-5, what + ": encoder gradient");
     if (joint) {
-      expect_close(flatten_gradients(fed.expert()->parameters()),
-                   flatten_gradients(local.experts()[r]->parameters()), 1e-5, what + ": expert gradient");
+      expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
+                   1e-5, what + ": expert gradient");
     }
     expect_identical_encoders(comm, fed, what);
   }

@@ -27,7 +27,8 @@ struct Setup {
 Setup setup() {
   Setup s;
   for (int i = 0; i < world().size(); ++i) {
-    s.domains.push_back(testing::topic_domain("p" + std::to_string(i), 3, 40 + 10 * static_cast<std::size_t>(i), 50 + i));
+    s.domains.push_back(
+        testing::topic_domain("p" + std::to_string(i), 3, 40 + 10 * static_cast<std::size_t>(i), 50 + i));
   }
   s.tokenizer = testing::fixture_tokenizer(s.domains);
   s.options.encoder = testing::small_options().encoder;
@@ -61,8 +62,9 @@ TEST(Pretrainer, FedAvgEveryStepWithSgdEqualsFedSgd) {
   fedavg.run_round();
   const auto a = fedsgd.flat_parameters(), b = fedavg.flat_parameters();
   EXPECT_LE((a - b).abs().max().item<double>(), 1e-5);
-  EXPECT_GT((a - FederatedPretrainer(s.options, own(s), s.tokenizer, world()).flat_parameters()).abs().max().item<double>(),
-            1e-4);  // and they did move
+  EXPECT_GT(
+      (a - FederatedPretrainer(s.options, own(s), s.tokenizer, world()).flat_parameters()).abs().max().item<double>(),
+      1e-4);  // and they did move
 }
 
 TEST(Pretrainer, LossFallsAndTheResultLoadsAsHuggingFaceBert) {
@@ -75,7 +77,8 @@ TEST(Pretrainer, LossFallsAndTheResultLoadsAsHuggingFaceBert) {
   double last = first;
   for (int r = 1; r < s.options.rounds; ++r) last = p.run_round().loss;
   EXPECT_LT(last, first - 0.3) << "first " << first << ", last " << last;
-  const auto dir = (std::filesystem::temp_directory_path() / ("moecollab_pretrained_" + std::to_string(world().size()))).string();
+  const auto dir =
+      (std::filesystem::temp_directory_path() / ("moecollab_pretrained_" + std::to_string(world().size()))).string();
   if (world().rank() == 0) {
     save_hf_bert(dir, p.encoder(), p.head().get(), s.tokenizer->vocabulary(), true);
     std::vector<std::string> ignored;

@@ -3,15 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <tuple>
-#include <algorithm>
 
-#include "moecollab/util/error.h"
 #include "moecollab/io/run_dir.h"
+#include "moecollab/util/error.h"
 #include "testing/errors.h"
 #include "testing/temp.h"
 
@@ -91,7 +91,8 @@ TEST(SweepGrid, BadFilesNameFileAndKey) {
     expect_error([&] { load_sweep_grid(path); }, path + ": " + message);
   };
   const std::string rest = "run-config = a.ini\nsweep-dir = runs/s\n";
-  bad("negative.ini", "lambda1 = 0 -0.1\nlambda2 = 0\nseeds = 1\n" + rest, "lambda1: '-0.1' is not a finite number >= 0");
+  bad("negative.ini", "lambda1 = 0 -0.1\nlambda2 = 0\nseeds = 1\n" + rest,
+      "lambda1: '-0.1' is not a finite number >= 0");
   bad("word.ini", "lambda1 = 0\nlambda2 = small\nseeds = 1\n" + rest, "lambda2: 'small' is not a finite number >= 0");
   bad("twice.ini", "lambda1 = 0.1 0.10\nlambda2 = 0\nseeds = 1\n" + rest, "lambda1: value 0.10 is given twice");
   bad("seed.ini", "lambda1 = 0\nlambda2 = 0\nseeds = 1.5\n" + rest, "seeds: '1.5' is not an integer >= 0");

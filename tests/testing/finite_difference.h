@@ -33,8 +33,7 @@ inline void expect_gradients_match(const std::function<torch::Tensor()>& f, std:
       flat[i] = orig - eps;
       const double down = f().item<double>();
       flat[i] = orig;
-      EXPECT_NEAR(analytic[i].item<double>(), (up - down) / (2 * eps), tolerance)
-          << "input " << k << ", element " << i;
+      EXPECT_NEAR(analytic[i].item<double>(), (up - down) / (2 * eps), tolerance) << "input " << k << ", element " << i;
     }
   }
 }

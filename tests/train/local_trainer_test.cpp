@@ -61,7 +61,8 @@ TEST(LocalTrainer, FeatureCacheTrainsAsEncodingEveryBatch) {
     EXPECT_NEAR(a.local_loss, b.local_loss, 1e-4) << "round " << a.round;
     EXPECT_NEAR(a.gate.total, b.gate.total, 1e-4) << "round " << a.round;
     for (std::size_t d = 0; d < a.domains.size(); ++d) {
-      EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 0.01) << format_round(a) << "\n" << format_round(b);
+      EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 0.01) << format_round(a) << "\n"
+                                                                              << format_round(b);
       for (std::size_t e = 0; e < a.domains[d].utilization.size(); ++e) {
         EXPECT_NEAR(a.domains[d].utilization[e], b.domains[d].utilization[e], 1e-4);
       }

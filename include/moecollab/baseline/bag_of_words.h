@@ -48,8 +48,8 @@ class NaiveBayes {
 };
 
 struct LogisticRegressionOptions {
-  double l2 = 1e-4;          // weight of 0.5·‖W‖² per training example (the bias is not penalised)
-  int iterations = 300;      // full-batch Adam steps: deterministic, no sampling
+  double l2 = 1e-4;      // weight of 0.5·‖W‖² per training example (the bias is not penalised)
+  int iterations = 300;  // full-batch Adam steps: deterministic, no sampling
   double learning_rate = 0.1;
 };
 

@@ -14,8 +14,8 @@ namespace moecollab {
 
 struct BaselineResult {
   std::string domain;
-  std::string model;        // "naive Bayes" or "logistic regression"
-  std::string chosen;       // the hyper-parameter picked on val, e.g. "alpha 0.3"
+  std::string model;   // "naive Bayes" or "logistic regression"
+  std::string chosen;  // the hyper-parameter picked on val, e.g. "alpha 0.3"
   ClassificationMetrics val, test;
 };
 

@@ -16,7 +16,7 @@ namespace moecollab {
 struct Fault {
   enum class Kind { kNaN, kStall, kCrash };
   Kind kind = Kind::kNaN;
-  int rank = 0;                    // the rank that misbehaves
+  int rank = 0;                      // the rank that misbehaves
   std::string op = "allreduce_sum";  // allreduce_sum, allreduce_max, allgather_rows, alltoall_rows, broadcast, barrier
   // That operation's 1-based call number on that rank: for kNaN counting only the calls
   // that carry floating-point data (so start-up agreements on strings and row counts,

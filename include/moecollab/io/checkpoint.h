@@ -14,10 +14,9 @@
 
 namespace moecollab {
 
-
 struct CheckpointInfo {
-  std::string encoder_fingerprint;     // hex, parameter_fingerprint of the encoder
-  std::string vocabulary_fingerprint;  // hex
+  std::string encoder_fingerprint;            // hex, parameter_fingerprint of the encoder
+  std::string vocabulary_fingerprint;         // hex
   std::map<std::string, std::string> config;  // every option of the run, as text
   // Where the run's encoder and vocabulary were, as absolute paths ("random" or
   // "hf:/abs/DIR"; vocab.txt), so that the checkpoint serves from any directory.

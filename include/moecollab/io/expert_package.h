@@ -14,19 +14,18 @@
 
 namespace moecollab {
 
-
 struct ExpertManifest {
   std::string domain;
-  std::string version;      // semantic version MAJOR.MINOR.PATCH (or MAJOR.MINOR)
+  std::string version;  // semantic version MAJOR.MINOR.PATCH (or MAJOR.MINOR)
   std::string contributor;
-  std::string created;      // UTC ISO 8601
-  std::vector<std::string> labels;  // label names in id order
-  std::int64_t adapter = 0;         // bottleneck size k
-  std::int64_t hidden = 0;          // encoder hidden size d
-  std::string encoder_fingerprint;     // hex
-  std::string vocabulary_fingerprint;  // hex
+  std::string created;                    // UTC ISO 8601
+  std::vector<std::string> labels;        // label names in id order
+  std::int64_t adapter = 0;               // bottleneck size k
+  std::int64_t hidden = 0;                // encoder hidden size d
+  std::string encoder_fingerprint;        // hex
+  std::string vocabulary_fingerprint;     // hex
   std::map<std::string, double> metrics;  // e.g. val_accuracy, val_macro_f1, steps
-  std::string content_hash;  // hex; over every field above and every tensor
+  std::string content_hash;               // hex; over every field above and every tensor
 };
 
 struct ExpertPackage {

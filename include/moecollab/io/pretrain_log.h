@@ -14,14 +14,13 @@
 
 namespace moecollab {
 
-
 struct PretrainLogHeader {
   std::map<std::string, std::string> config;  // every option, as text
   std::string git_revision;
   std::int64_t world_size = 1;
   std::vector<std::string> domains;  // rank r pre-trained on domain r
   std::string vocabulary_fingerprint;
-  std::int64_t fedavg_every = 0;     // 0: FedSGD
+  std::int64_t fedavg_every = 0;  // 0: FedSGD
 };
 
 class PretrainLog {

@@ -16,7 +16,6 @@
 
 namespace moecollab {
 
-
 struct RunLogHeader {
   std::map<std::string, std::string> config;  // every option, as text
   std::string git_revision;
@@ -24,9 +23,9 @@ struct RunLogHeader {
   std::int64_t seed = 0;
   std::string encoder_fingerprint;
   std::string vocabulary_fingerprint;
-  std::vector<std::string> domains;                 // domain i = expert i
-  std::vector<std::vector<std::string>> labels;     // per domain
-  std::size_t routing_samples = 0;                  // --log-routing: make the /routing datasets
+  std::vector<std::string> domains;              // domain i = expert i
+  std::vector<std::vector<std::string>> labels;  // per domain
+  std::size_t routing_samples = 0;               // --log-routing: make the /routing datasets
   std::string contribution = "";  // experts added/replaced/removed or started from packages ("" for none)
   // integrate: the new mixture on the validation splits before its gate was
   // trained (per domain; written to /before when given).

@@ -27,7 +27,7 @@ struct EncoderConfig {
   std::int64_t max_positions = 128;
   std::int64_t type_vocab = 2;
   double layer_norm_eps = 1e-12;
-  double init_std = 0.02;  // BERT's initializer_range
+  double init_std = 0.02;         // BERT's initializer_range
   std::uint64_t seed = 20250318;  // weights of the randomly initialised default encoder
   // Which feature h the encoder returns: "cls", the first token's final hidden
   // state (BERT, the paper); or "mean", the mean of all non-padding tokens' states.

@@ -15,9 +15,9 @@
 namespace moecollab {
 
 struct ExpertConfig {
-  std::int64_t hidden = 128;   // d, the encoder's hidden size
-  std::int64_t adapter = 64;   // k, the adapter bottleneck
-  std::int64_t classes = 2;    // c_i, the expert's own label count
+  std::int64_t hidden = 128;  // d, the encoder's hidden size
+  std::int64_t adapter = 64;  // k, the adapter bottleneck
+  std::int64_t classes = 2;   // c_i, the expert's own label count
   // Its own low-rank adaptation of the encoder's top layers (off by default);
   // `intermediate` is the encoder's feed-forward size, which LoRA needs.
   LoraConfig lora;

@@ -29,16 +29,15 @@ struct HfBertDirectory {
 HfBertDirectory read_hf_bert_directory(const std::string& dir);
 
 // Copies `weights` into `encoder`. Returns the names it ignored (pooler, MLM head).
-std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights,
-                                              const std::string& origin);
+std::vector<std::string> load_hf_bert_weights(Encoder& encoder, const NamedTensors& weights, const std::string& origin);
 
 // Writes `encoder` (and, when given, its masked-LM head under "cls.predictions.")
 // as a Hugging Face BERT directory that load_hf_bert (and Hugging Face's
 // BertForMaskedLM) reads: config.json, vocab.txt, tokenizer_config.json,
 // model.safetensors (encoder tensors prefixed "bert."; an untied head adds
 // "tie_word_embeddings": false to config.json).
-void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head,
-                  const Vocabulary& vocab, bool lower_case);
+void save_hf_bert(const std::string& dir, Encoder& encoder, const torch::nn::Module* mlm_head, const Vocabulary& vocab,
+                  bool lower_case);
 
 // The encoder of a directory, weights loaded (frozen). `ignored` receives the
 // ignored tensor names when given.

@@ -18,12 +18,12 @@ struct GridValue {
 };
 
 struct SweepGrid {
-  std::string path;                // the grid file
-  std::vector<GridValue> lambda1;  // --lambda1 values
-  std::vector<GridValue> lambda2;  // --lambda2 values
-  std::vector<std::int64_t> seeds; // --seed values
-  std::string run_config;          // `moecollab train` config every run uses
-  std::string sweep_dir;           // runs go to sweep_dir/<run name>/
+  std::string path;                 // the grid file
+  std::vector<GridValue> lambda1;   // --lambda1 values
+  std::vector<GridValue> lambda2;   // --lambda2 values
+  std::vector<std::int64_t> seeds;  // --seed values
+  std::string run_config;           // `moecollab train` config every run uses
+  std::string sweep_dir;            // runs go to sweep_dir/<run name>/
 };
 
 // Reads a grid file: keys lambda1, lambda2, seeds (values separated by spaces

@@ -16,16 +16,16 @@ struct RunLogData;
 
 struct RunResult {
   SweepPoint point;
-  std::string log;         // the run log the last round was read from
-  std::vector<std::string> domains;  // of that log
-  std::int64_t round = 0;  // last logged round
+  std::string log;                                 // the run log the last round was read from
+  std::vector<std::string> domains;                // of that log
+  std::int64_t round = 0;                          // last logged round
   std::vector<double> moe_accuracy, moe_macro_f1;  // per domain, validation split
   double mean_accuracy = 0, mean_macro_f1 = 0;     // over domains
-  double load_balance = 0;      // H(global load) / ln E
-  double utilization_rate = 0;  // experts with load >= 1/(2E), fraction
-  double specialization = 0;    // mean S(e) / ln D
-  double kl_utilization = 0;    // KL(global load ‖ uniform), nats
-  double total_loss = 0;        // gate-phase task + λ1 H + λ2 KL of the last round
+  double load_balance = 0;                         // H(global load) / ln E
+  double utilization_rate = 0;                     // experts with load >= 1/(2E), fraction
+  double specialization = 0;                       // mean S(e) / ln D
+  double kl_utilization = 0;                       // KL(global load ‖ uniform), nats
+  double total_loss = 0;                           // gate-phase task + λ1 H + λ2 KL of the last round
 };
 
 struct SweepSummary {

@@ -16,8 +16,7 @@ struct TokenizedSplit {
   std::vector<std::int64_t> labels;
 };
 
-TokenizedSplit tokenize_split(const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                              std::size_t max_length);
+TokenizedSplit tokenize_split(const Tokenizer& tokenizer, const std::vector<Example>& examples, std::size_t max_length);
 
 struct TokenBatch {
   torch::Tensor ids;     // b×L int64, padded with the vocabulary's [PAD] id

@@ -72,7 +72,7 @@ struct DomainShard {
   std::int64_t pad_id;
   TokenizedSplit train, val, test;
   BatchSampler sampler;
-  torch::Tensor cache[3];  // train, val, test features (n×d) once cached
+  torch::Tensor cache[3];    // train, val, test features (n×d) once cached
   double cache_seconds = 0;  // wall time cache_features took
 };
 

@@ -52,7 +52,6 @@ torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_pr
 // the gate's in a gate step, the encoder's and MLM head's in FedSGD pre-training);
 // `extras` (small scalars, e.g. loss shares) ride along in the same buffer and
 // come back summed. Every replica then holds identical gradients.
-void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters,
-                          std::vector<double>& extras);
+void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters, std::vector<double>& extras);
 
 }  // namespace moecollab

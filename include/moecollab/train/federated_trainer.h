@@ -70,13 +70,13 @@ class FederatedTrainer {
  private:
   // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.
   struct Forward {
-    torch::Tensor features;       // b×d, this rank's rows (a leaf collecting their gradient when the encoder trains)
-    torch::Tensor expert_input;   // the rows this rank's expert scored, input_counts[r] from rank r
+    torch::Tensor features;      // b×d, this rank's rows (a leaf collecting their gradient when the encoder trains)
+    torch::Tensor expert_input;  // the rows this rank's expert scored, input_counts[r] from rank r
     std::vector<std::int64_t> input_counts;
-    torch::Tensor own_logits;     // B×c_max from this rank's expert (graph kept if joint)
-    torch::Tensor stacked;        // b×E×c_max, every expert's logits for this rank's rows
-    torch::Tensor gate_logits;    // b×E
-    torch::Tensor mixed;          // b×c_max
+    torch::Tensor own_logits;          // B×c_max from this rank's expert (graph kept if joint)
+    torch::Tensor stacked;             // b×E×c_max, every expert's logits for this rank's rows
+    torch::Tensor gate_logits;         // b×E
+    torch::Tensor mixed;               // b×c_max
     std::vector<std::int64_t> counts;  // every rank's rows in this step
     // Sparse routing (top-k): routed[q] = indices of this rank's rows sent to expert q.
     // Dense: every row went to every expert, and routed is empty.
@@ -106,7 +106,7 @@ class FederatedTrainer {
   std::vector<std::int64_t> class_counts_;
   std::int64_t c_max_ = 0;
   int round_ = 0;
-  double gate_comm_seconds_ = 0;  // this round's, so far
+  double gate_comm_seconds_ = 0;       // this round's, so far
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
 };
 

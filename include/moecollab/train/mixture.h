@@ -88,13 +88,13 @@ struct EncoderViews {
 EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const TokenBatch& batch, bool expert_grads);
 // Expert i's view of a batch only (its local phase).
 torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch);
-MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views,
-                              bool expert_grads, const Router& router = Router());
+MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views, bool expert_grads,
+                              const Router& router = Router());
 
 // What one collaborative step computed. Losses are those of the whole step
 // (all domains' batches); `mixed` holds the rows this process owns.
 struct CollaborativeStep {
-  torch::Tensor mixed;      // rows × c_max
+  torch::Tensor mixed;  // rows × c_max
   StepLosses losses;
   torch::Tensor gate_grad;  // the gate's gradient, flattened (parameters in order)
 };

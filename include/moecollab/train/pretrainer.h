@@ -20,30 +20,30 @@
 
 #include "moecollab/comm/communicator.h"
 #include "moecollab/data/dataset.h"
+#include "moecollab/data/sampler.h"
 #include "moecollab/data/tokenizer.h"
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/mlm_head.h"
-#include "moecollab/data/sampler.h"
 #include "moecollab/train/batch.h"
 #include "moecollab/train/report.h"
 
 namespace moecollab {
 
 struct PretrainOptions {
-  EncoderConfig encoder;       // vocab_size from the tokenizer; pooling of the result
+  EncoderConfig encoder;  // vocab_size from the tokenizer; pooling of the result
   std::size_t max_length = 64;
-  int rounds = 4;              // reporting rounds
-  int steps = 50;              // optimizer steps per round
-  std::size_t batch_size = 32; // texts per rank per step
+  int rounds = 4;                  // reporting rounds
+  int steps = 50;                  // optimizer steps per round
+  std::size_t batch_size = 32;     // texts per rank per step
   std::size_t length_buckets = 0;  // batches per length-sorted window (BatchSampler); 0: plain shuffle
   std::string optimizer = "adam";  // "adam" or "sgd"
-  double lr = 1e-3;             // peak learning rate
+  double lr = 1e-3;                // peak learning rate
   // BERT's schedule: the rate rises linearly over the first `warmup` share of
   // all rounds × steps, then falls linearly to 0 at the last step ("linear");
   // or stays at `lr` ("constant").
   std::string schedule = "linear";
   double warmup = 0.1;
-  int fedavg_every = 0;        // 0: FedSGD; K: FedAvg every K local steps
+  int fedavg_every = 0;  // 0: FedSGD; K: FedAvg every K local steps
   double mask_rate = 0.15;
   // BERT ties the MLM decoder to the word embeddings (default). On small
   // corpora that collapses the rare tokens' embeddings (every softmax step pushes
@@ -52,7 +52,7 @@ struct PretrainOptions {
   // Untied, a row moves only when its token is in the input (cosine 0.005), but
   // experts on the result were no better on the bundled data (README).
   bool tie_decoder = true;
-  std::uint64_t seed = 42;     // masking and batch order
+  std::uint64_t seed = 42;  // masking and batch order
   // The corpus of rank r: domain r's training texts, plus its unlabelled texts
   // (DIR/unlabelled.txt) when true. Validation and test texts are never read.
   bool use_unlabelled = true;

@@ -20,10 +20,10 @@ struct RoutingSample {
 
 struct DomainReport {
   std::string domain;
-  ClassificationMetrics moe;     // the mixture, on the domain's first c_d columns
-  ClassificationMetrics expert;  // the domain's own expert alone
-  std::vector<double> utilization;  // mean gate weight this domain's samples give each expert
-  std::vector<double> top1;         // how many of its samples have each expert as their top-1 gate choice
+  ClassificationMetrics moe;           // the mixture, on the domain's first c_d columns
+  ClassificationMetrics expert;        // the domain's own expert alone
+  std::vector<double> utilization;     // mean gate weight this domain's samples give each expert
+  std::vector<double> top1;            // how many of its samples have each expert as their top-1 gate choice
   std::vector<RoutingSample> routing;  // its first --log-routing validation samples
 };
 
@@ -44,16 +44,16 @@ struct RoundReport {
   // not run prints '-' and is logged as NaN, never as a perfect-looking 0.
   bool local_phase_ran = true;
   bool gate_phase_ran = true;
-  std::vector<DomainReport> domains;  // on the validation splits
-  std::vector<double> utilization;    // global: mean gate weight per expert over all domains
-  double local_seconds = 0;  // local phase
-  double gate_seconds = 0;   // gate phase
-  double eval_seconds = 0;   // evaluation
-  double seconds = 0;       // wall time of the round
-  double comm_seconds = 0;  // of which in collectives (federated runs; rank 0's)
-  double gate_comm_seconds = 0;  // of comm_seconds, in the gate phase
-  std::uint64_t bytes_sent = 0;  // by all ranks in the round's collectives
-  std::string backend;           // "mpi" or "nccl" in federated runs, empty in one process
+  std::vector<DomainReport> domains;                 // on the validation splits
+  std::vector<double> utilization;                   // global: mean gate weight per expert over all domains
+  double local_seconds = 0;                          // local phase
+  double gate_seconds = 0;                           // gate phase
+  double eval_seconds = 0;                           // evaluation
+  double seconds = 0;                                // wall time of the round
+  double comm_seconds = 0;                           // of which in collectives (federated runs; rank 0's)
+  double gate_comm_seconds = 0;                      // of comm_seconds, in the gate phase
+  std::uint64_t bytes_sent = 0;                      // by all ranks in the round's collectives
+  std::string backend;                               // "mpi" or "nccl" in federated runs, empty in one process
   std::map<std::string, std::uint64_t> bytes_by_op;  // bytes_sent split by collective
 };
 
@@ -84,8 +84,8 @@ std::string format_round(const RoundReport& report);
 // and logged (io/pretrain_log.h).
 struct PretrainReport {
   int round = 0;
-  double loss = 0;      // mean masked-LM cross-entropy over the round's steps, all ranks
-  double accuracy = 0;  // share of masked tokens predicted exactly, all ranks
+  double loss = 0;                  // mean masked-LM cross-entropy over the round's steps, all ranks
+  double accuracy = 0;              // share of masked tokens predicted exactly, all ranks
   std::uint64_t masked_tokens = 0;  // predicted in the round, all ranks
   double learning_rate = 0;         // at the round's last step
   double seconds = 0;

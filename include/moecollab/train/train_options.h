@@ -2,8 +2,8 @@
 // federated) shares, with the defaults the command line shows.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -33,19 +33,19 @@ EncoderTraining parse_encoder_training(const std::string& spec);
 std::string describe(const EncoderTraining& training);
 
 struct TrainOptions {
-  EncoderConfig encoder;          // vocab_size is filled from the tokenizer
-  std::string encoder_dir;        // a Hugging Face BERT directory to load; empty: the random default encoder
+  EncoderConfig encoder;             // vocab_size is filled from the tokenizer
+  std::string encoder_dir;           // a Hugging Face BERT directory to load; empty: the random default encoder
   EncoderTraining encoder_training;  // frozen unless --encoder-train says otherwise
-  double encoder_lr = 1e-4;       // Adam learning rate of the encoder's trained part
+  double encoder_lr = 1e-4;          // Adam learning rate of the encoder's trained part
   // Per-expert adaptation (--expert-lora): each expert's own LoRA of the encoder's
   // top layers, trained with its adapter and head (one process only, see mixture.h).
   LoraConfig expert_lora;
-  std::int64_t adapter = 64;      // k
-  std::size_t max_length = 64;    // tokens per text, [CLS] and [SEP] included
+  std::int64_t adapter = 64;    // k
+  std::size_t max_length = 64;  // tokens per text, [CLS] and [SEP] included
   int rounds = 5;
   int local_steps = 50;
   int gate_steps = 50;
-  std::size_t batch_size = 32;    // per domain
+  std::size_t batch_size = 32;  // per domain
   // Length-bucketed training batches (BatchSampler): each window of this many
   // batches is sorted by text length. 0: plain shuffle. Pays only where the
   // encoder runs per batch (--encoder-train, --expert-lora, --no-feature-cache).
@@ -53,8 +53,8 @@ struct TrainOptions {
   double expert_lr = 1e-2;
   double gate_lr = 1e-2;
   GateLossWeights loss;
-  std::uint64_t seed = 42;        // experts' and gate's initialisation, data order
-  bool joint = false;             // gate phase also trains the experts through the mixture
+  std::uint64_t seed = 42;  // experts' and gate's initialisation, data order
+  bool joint = false;       // gate phase also trains the experts through the mixture
   std::size_t eval_batch = 256;
   // While the encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
@@ -63,7 +63,7 @@ struct TrainOptions {
   std::function<void(const CacheProgress&)> cache_progress;
   // How the gate routes rows to experts (model/router.h): dense, as in the paper, unless top-k.
   RoutingConfig routing;
-  std::size_t log_routing = 0;    // per-sample routing records for the first N val texts per domain
+  std::size_t log_routing = 0;  // per-sample routing records for the first N val texts per domain
   // A gate step whose loss or gate gradient is NaN/Inf on any rank: true stops
   // the run (every rank, one message naming the ranks); false skips the step.
   // Either way the bad values never reach the all-reduce or the gate replicas.

@@ -26,7 +26,7 @@ struct ExpertState {
 struct TrainerState {
   std::int64_t round = 0;
   NamedTensors gate;
-  NamedTensors encoder;  // the shared encoder and its Adam state; empty while it is frozen
+  NamedTensors encoder;              // the shared encoder and its Adam state; empty while it is frozen
   std::vector<ExpertState> experts;  // expert i = domain i = rank i
 };
 

@@ -13,8 +13,7 @@ namespace moecollab {
 // Code points of `text`, or std::nullopt if it is not valid UTF-8 (overlong
 // forms, surrogates and values above U+10FFFF are invalid). On failure
 // `bad_offset`, when given, receives the byte offset of the first bad byte.
-std::optional<std::vector<char32_t>> decode_utf8(std::string_view text,
-                                                 std::size_t* bad_offset = nullptr);
+std::optional<std::vector<char32_t>> decode_utf8(std::string_view text, std::size_t* bad_offset = nullptr);
 
 void append_utf8(std::string& out, char32_t cp);
 std::string encode_utf8(const std::vector<char32_t>& cps);
