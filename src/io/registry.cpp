@@ -42,6 +42,12 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
     throw Error(index + ": not a MoECollab registry index (format '" + std::string(run_dir::kRegistryIndex.name) +
                 "')");
   }
+  // An index without "format_version" was written before the version was stored: version 1.
+  const auto version = j.value("format_version", std::int64_t{1});
+  if (version != run_dir::kRegistryIndex.version) {
+    throw Error(index + ": registry index format version " + std::to_string(version) + ", this build reads version " +
+                std::to_string(run_dir::kRegistryIndex.version));
+  }
   try {
     for (const auto& p : j["packages"]) {
       entries_.push_back({p.at("domain"), p.at("version"), p.at("file"), p.at("content_hash"),
@@ -55,6 +61,7 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
 void Registry::save() const {
   nlohmann::json j;
   j["format"] = run_dir::kRegistryIndex.name;
+  j["format_version"] = run_dir::kRegistryIndex.version;
   j["packages"] = nlohmann::json::array();
   for (const auto& e : entries_) {
     j["packages"].push_back({{"domain", e.domain},

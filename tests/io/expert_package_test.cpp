@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "moecollab/io/contribution.h"
 #include "moecollab/io/registry.h"
@@ -137,6 +138,30 @@ TEST(Registry, VersionsSideBySideLatestPinnedAndRemoved) {
   r.remove("legal@1.9.0");
   EXPECT_EQ(Registry(dir).entries().size(), 2u);
   EXPECT_NE(testing::error_of([&] { r.remove("legal"); }).find("give DOMAIN@VERSION"), std::string::npos);
+}
+
+TEST(Registry, IndexCarriesItsFormatVersionAndAnotherIsRefused) {
+  const auto dir = testing::temp_path("expert_package", "registry_version");
+  std::filesystem::remove_all(dir);
+  Registry(dir, true).add(saved("v1.h5", make_package("1.0.0")));
+  const auto index = dir + "/index.json";
+  std::stringstream text;
+  text << std::ifstream(index).rdbuf();
+  const auto written = text.str();
+  ASSERT_NE(written.find("\"format_version\": 1"), std::string::npos) << written;
+  // An index from before the version was stored reads as version 1; version 2 is refused, naming the file.
+  const auto with = [&](const std::string& from, const std::string& to) {
+    auto s = written;
+    s.replace(s.find(from), from.size(), to);
+    std::ofstream(index) << s;
+  };
+  with("\"format_version\": 1,", "");
+  EXPECT_EQ(Registry(dir).entries().size(), 1u);
+  with("\"format_version\": 1", "\"format_version\": 2");
+  EXPECT_NE(testing::error_of([&] {
+              Registry r(dir);
+            }).find(index + ": registry index format version 2, this build reads version 1"),
+            std::string::npos);
 }
 
 TEST(Contribution, GateKeepsRowsOfKeptExpertsAndAddsSmallRows) {
