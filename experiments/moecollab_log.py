@@ -96,14 +96,16 @@ def column_totals(log, dataset="rounds/seconds"):
     return {c: float(d[:, i].sum()) for i, c in enumerate(columns(d))}
 
 
-def read_rounds(path, names):
-    """{name: array over rounds} of the /rounds datasets `names`, cut to the rounds every one has
-    (a round being appended may be partial), plus "domains" (the file's domains)."""
-    with open_file(path, RUN_LOG) as f:
-        data = {name: f["rounds"][name][()] for name in names}
-        n = min(len(v) for v in data.values())
-        data = {k: v[:n] for k, v in data.items()}
-        data["domains"] = strings(f.attrs["domains"])
+def read_rounds(log, names):
+    """{name: array over rounds} of the /rounds datasets `names` of a run log (a path, or an open
+    file), cut to the rounds every one has (a round being appended may be partial), plus "domains"."""
+    if isinstance(log, str):
+        with open_file(log, RUN_LOG) as f:
+            return read_rounds(f, names)
+    data = {name: log["rounds"][name][()] for name in names}
+    n = min(len(v) for v in data.values())
+    data = {k: v[:n] for k, v in data.items()}
+    data["domains"] = strings(log.attrs["domains"])
     return data
 
 

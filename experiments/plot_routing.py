@@ -33,13 +33,13 @@ def read_log(path):
     if moecollab_log.file_format(path) == moecollab_log.PRETRAIN_LOG[0]:
         sys.exit(f"{path}: a pre-training log (masked-LM loss per round), not a run log: print it with "
                  f"`moecollab report {path}`; this script draws the routing of a training run (RUN_DIR/log.h5)")
-    data = moecollab_log.read_rounds(path, ["round", "utilization", "specialization", "moe_accuracy",
-                                            "moe_macro_f1", "expert_accuracy", "expert_macro_f1"])
+    with moecollab_log.open_file(path, moecollab_log.RUN_LOG) as f:
+        data = moecollab_log.read_rounds(f, ["round", "utilization", "specialization", "moe_accuracy",
+                                             "moe_macro_f1", "expert_accuracy", "expert_macro_f1"])
+        # integrate: the new mixture evaluated before its gate was trained (round 0)
+        data["before"] = {k: f["before"][k][()] for k in ("moe_accuracy", "moe_macro_f1")} if "before" in f else None
     if len(data["round"]) == 0:
         sys.exit(f"{path}: no round logged yet")
-    # integrate: the new mixture evaluated before its gate was trained (round 0)
-    with moecollab_log.open_file(path, moecollab_log.RUN_LOG) as f:
-        data["before"] = {k: f["before"][k][()] for k in ("moe_accuracy", "moe_macro_f1")} if "before" in f else None
     return data
 
 

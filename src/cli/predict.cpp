@@ -209,6 +209,8 @@ int predict_main(int argc, char** argv) {
   std::map<std::string, std::int64_t> label_ids;  // every label answered or true, for macro-F1
   std::vector<std::int64_t> predicted, truth;
   const auto max_length = run.train.max_length;
+  const Router router(run.train.routing);
+  std::map<std::int64_t, torch::Tensor> outside;  // --within-labels: per answering expert, made when first needed
   for (const auto& rows_chunk : DomainShard::chunks(rows.size(), run.train.eval_batch)) {
     TokenizedSplit split;
     std::vector<bool> truncated;
@@ -230,15 +232,19 @@ int predict_main(int argc, char** argv) {
     for (std::size_t i = 0; i < all_rows.size(); ++i) all_rows[i] = i;
     const auto batch = gather_batch(split, all_rows, vocab.pad_id());
     // Routed as the run was trained and evaluated (dense, or each row's top-k experts).
-    const auto mix = mixture_forward(m.experts, m.gate, encode_views(m.encoder, m.experts, batch, false), false,
-                                     Router(run.train.routing));
+    const auto mix =
+        mixture_forward(m.experts, m.gate, encode_views(m.encoder, m.experts, batch, false), false, router);
     const auto gate = torch::softmax(mix.gate_logits, 1);
     for (std::size_t i = 0; i < rows_chunk.size(); ++i) {
       const auto row = static_cast<std::int64_t>(i);
       const auto d = fixed_domain >= 0 ? fixed_domain : gate[row].argmax().item<std::int64_t>();
       const auto& about = m.about[static_cast<std::size_t>(d)];
       auto logits = mix.mixed[row].narrow(0, 0, static_cast<std::int64_t>(about.labels.size()));
-      if (!within.empty()) logits = logits.masked_fill(outside_prefix(about.labels, within), -INFINITY);
+      if (!within.empty()) {
+        auto mask = outside.find(d);
+        if (mask == outside.end()) mask = outside.emplace(d, outside_prefix(about.labels, within)).first;
+        logits = logits.masked_fill(mask->second, -INFINITY);
+      }
       const auto probs = torch::softmax(logits, 0);
       const auto best = probs.argmax().item<std::int64_t>();
       nlohmann::ordered_json j;

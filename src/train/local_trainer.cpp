@@ -12,6 +12,7 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
   encoder_ = make_encoder(options_);
   check_train_options(options_);
+  router_ = Router(options_.routing);
   encoder_->eval();
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
   const std::int64_t hidden = options_.encoder.hidden;
@@ -73,8 +74,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     if (!parts.empty()) views.experts.push_back(torch::cat(parts));
   }
   // A trained encoder learns through the experts too, so their forward keeps its graph.
-  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr,
-                                   Router(options_.routing));
+  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, router_);
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
@@ -109,8 +109,7 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
     std::vector<double> util_sum(experts_.size(), 0.0), top1(experts_.size(), 0.0);
     std::vector<RoutingSample> routing;
     for (const auto& rows : DomainShard::chunks(data.labels.size(), options_.eval_batch)) {
-      const auto out =
-          mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false, Router(options_.routing));
+      const auto out = mixture_forward(experts_, gate_, views_of(shards_[d], split, rows, false), false, router_);
       const auto moe = predictions(out.mixed, shard.classes);
       record_routing(routing, out.gate_logits, moe, data.labels, rows.front(), options_.log_routing);
       const auto own = predictions(out.expert_logits.select(1, static_cast<std::int64_t>(d)), shard.classes);

@@ -61,6 +61,7 @@ class LocalTrainer {
   std::vector<DomainShard> shards_;
   std::vector<Expert> experts_;
   Gate gate_{nullptr};
+  Router router_;
   std::vector<std::unique_ptr<torch::optim::Adam>> expert_optimizers_;
   std::unique_ptr<torch::optim::Adam> gate_optimizer_;
   std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
