@@ -3,8 +3,6 @@
 // Rank r loads only domain r (the r-th --domain); its text never leaves it.
 #include <torch/torch.h>
 
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>

@@ -14,6 +14,20 @@
 namespace moecollab {
 namespace {
 
+// Whether every defined gradient of `parameters` is finite.
+bool gradients_finite(const std::vector<torch::Tensor>& parameters) {
+  for (const auto& p : parameters) {
+    if (p.grad().defined() && !torch::isfinite(p.grad()).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+void zero_gradients(const std::vector<torch::Tensor>& parameters) {
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) p.grad().zero_();
+  }
+}
+
 // Ranks whose value differs from rank 0's, as "rank 2 (abc), rank 3 (def)".
 std::string ranks_differing(const std::vector<std::string>& values) {
   std::string out;
@@ -248,13 +262,9 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
   // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
-  bool finite = std::isfinite(local_objective.item<double>());
-  for (const auto& p : reduced)
-    finite = finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
+  const bool finite = std::isfinite(local_objective.item<double>()) && gradients_finite(reduced);
   if (!finite) {
-    for (auto& p : reduced) {
-      if (p.grad().defined()) p.grad().zero_();
-    }
+    zero_gradients(reduced);
     std::fill(extras.begin(), extras.end(), 0.0);
   }
   const auto flags = extras.size();
@@ -269,9 +279,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   }
   // Every rank sent finite values, yet the sum is not (the transport, or a rank's buffer
   // changed after its check): every rank holds the same sum, so all see it alike.
-  bool sum_finite = true;
-  for (const auto& p : reduced)
-    sum_finite = sum_finite && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
+  bool sum_finite = gradients_finite(reduced);
   for (std::size_t i = 0; i < flags; ++i) sum_finite = sum_finite && std::isfinite(extras[i]);
   if (!bad_ranks.empty() || !sum_finite) {
     const std::string step_name =
@@ -283,9 +291,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
       throw AgreedError(what + "; stopped before it reached the gate replicas (--on-nonfinite skip skips such steps)");
     }
     if (comm_.rank() == 0 && options_.warning) options_.warning(what + ": step skipped on every rank");
-    for (auto& p : reduced) {
-      if (p.grad().defined()) p.grad().zero_();
-    }
+    zero_gradients(reduced);
     CollaborativeStep skipped;
     skipped.mixed = f.mixed.detach();
     skipped.gate_grad = flatten_gradients(gate_params);
