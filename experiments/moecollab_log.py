@@ -16,8 +16,8 @@ import h5py
 # /@format of each file kind (name, version), as in include/moecollab/io/run_dir.h.
 RUN_LOG = ("moecollab-run-log", 1)
 PRETRAIN_LOG = ("moecollab-pretrain-log", 1)
-CHECKPOINT = ("moecollab-checkpoint", 1)
-EXPERT_PACKAGE = ("moecollab-expert-package", 1)
+CHECKPOINT = ("moecollab-checkpoint", 2)
+EXPERT_PACKAGE = ("moecollab-expert-package", 2)
 SWEEP_SUMMARY = ("moecollab-sweep-summary", 1)
 KINDS = {RUN_LOG[0]: "run log", PRETRAIN_LOG[0]: "pre-training log", CHECKPOINT[0]: "checkpoint",
          EXPERT_PACKAGE[0]: "expert package", SWEEP_SUMMARY[0]: "sweep summary"}
@@ -115,10 +115,18 @@ def read_final(run_dir):
         return json.load(f)
 
 
-def run_config(checkpoint):
-    """The options a checkpoint's run was started with ({long option: text})."""
-    with open_file(checkpoint, CHECKPOINT) as f:
-        return {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f["config"].attrs.items()}
+def model_config(path):
+    """The model a checkpoint or expert package describes (/model, see docs/hdf5-layout.md), as
+    {field: value}: numbers and strings as stored, lists as Python lists."""
+    kind = EXPERT_PACKAGE if file_format(path) == EXPERT_PACKAGE[0] else CHECKPOINT
+    with open_file(path, kind) as f:
+        out = {}
+        for name, value in f["model"].attrs.items():
+            value = value.tolist() if hasattr(value, "tolist") else value
+            if isinstance(value, list):
+                value = [v.decode() if isinstance(v, bytes) else v for v in value]
+            out[name] = value.decode() if isinstance(value, bytes) else value
+        return out
 
 
 def summary(binary, log, env=None):

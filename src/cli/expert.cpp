@@ -72,8 +72,7 @@ int expert_train(int argc, char** argv) {
   m.version = version;
   m.contributor = contributor;
   m.labels = trainer.shards().front().labels;
-  m.adapter = run.train.adapter;
-  m.hidden = trainer.gate()->gate->weight.size(1);
+  m.model = trainer.model_config();
   m.encoder_fingerprint = hex64(parameter_fingerprint(*trainer.encoder()));
   m.vocabulary_fingerprint = hex64(tokenizer->vocabulary().fingerprint());
   m.metrics = {{"val_accuracy", report.expert.accuracy},
@@ -105,8 +104,9 @@ int expert_inspect(int argc, char** argv) {
   std::cout << path << "\n  domain       " << m.domain << "\n  version      " << m.version << "\n  contributor  "
             << m.contributor << "\n  created      " << m.created << "\n  labels       ";
   for (std::size_t i = 0; i < m.labels.size(); ++i) std::cout << (i ? ", " : "") << m.labels[i];
-  std::cout << " (" << m.labels.size() << ")\n  adapter      " << m.adapter << "\n  hidden       " << m.hidden
-            << "\n  encoder      " << m.encoder_fingerprint << "\n  vocabulary   " << m.vocabulary_fingerprint << "\n";
+  std::cout << " (" << m.labels.size() << ")\n  adapter      " << m.model.adapter << "\n  hidden       "
+            << m.model.encoder.hidden << "\n  encoder      " << m.encoder_fingerprint << "\n  vocabulary   "
+            << m.vocabulary_fingerprint << "\n";
   for (const auto& [k, v] : m.metrics) std::cout << "  metric       " << k << " = " << v << "\n";
   for (const auto& [k, t] : package.tensors) std::cout << "  tensor       " << k << " " << t.sizes() << "\n";
   const auto actual = package_content_hash(package);

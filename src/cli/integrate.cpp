@@ -39,8 +39,13 @@ std::string describe(const LoadedPackage& p) {
 // The running trainer as the target a package must fit.
 CompatibilityTarget target_of(FederatedTrainer& trainer, const RunOptions& run, const std::string& what,
                               const std::string& vocabulary_fingerprint) {
-  return {what, hex64(trainer.encoder_fingerprint()), vocabulary_fingerprint, trainer.gate()->gate->weight.size(1),
-          run.train.adapter};
+  CompatibilityTarget target;
+  target.what = what;
+  target.encoder_fingerprint = hex64(trainer.encoder_fingerprint());
+  target.vocabulary_fingerprint = vocabulary_fingerprint;
+  target.hidden = trainer.encoder()->config().hidden;
+  target.adapter = run.train.adapter;
+  return target;
 }
 
 void require_compatible(const LoadedPackage& p, const CompatibilityTarget& target) {
@@ -79,7 +84,9 @@ std::string start_from_registry(FederatedTrainer& trainer, Communicator& comm, c
   const auto& entry = registry.find(items[rank]);
   LoadedPackage own{registry.path_of(entry), load_expert_package(registry.path_of(entry))};
   require_compatible(own, target_of(trainer, run, "this run", vocabulary_fingerprint));
-  ExpertState expert{domains[rank], trainer.domain_labels()[rank], {}, 0, 0};
+  ExpertState expert;
+  expert.domain = domains[rank];
+  expert.labels = trainer.domain_labels()[rank];
   install_package(expert, own.package, own.path);
   load_parameters(*trainer.expert(), expert.tensors, own.path);
   return "started from registry " + registry_dir + ": " + spec.substr(9);
@@ -111,7 +118,7 @@ int integrate_main(int argc, char** argv) {
                           const std::string& vocab) {
     const auto base = load_checkpoint(*model);
     // Packages are trained on the frozen shared encoder; a fine-tuned one is not theirs.
-    if (base.info.config.count("expert-lora") && base.info.config.at("expert-lora") != "0") {
+    if (base.info.model.expert_lora.enabled()) {
       throw Error(*model +
                   ": the model's experts adapt the encoder with LoRA (--expert-lora); expert packages "
                   "carry no LoRA, so they cannot join it");
@@ -134,6 +141,15 @@ int integrate_main(int argc, char** argv) {
     if (base.info.vocabulary_fingerprint != vocab) {
       throw Error(*model + ": vocabulary fingerprint " + base.info.vocabulary_fingerprint +
                   ", this run's vocabulary has " + vocab);
+    }
+    // The new mixture is the model's: the same encoder, sizes and routing (its /model), other domains.
+    const auto mismatched = differences(base.info.model, trainer.model_config(), *model, "this run",
+                                        {"encoder.", "lower_case", "max_length", "adapter", "expert_lora", "routing"});
+    if (!mismatched.empty()) {
+      throw Error(
+          "this run's model differs from the one it integrates into (give the options the model was "
+          "trained with):\n  " +
+          join(mismatched, "\n  "));
     }
     const auto target = target_of(trainer, run, "model " + *model, vocab);
     const auto load = [&](const std::vector<std::string>& paths) {
@@ -182,7 +198,9 @@ int integrate_main(int argc, char** argv) {
     }
     const auto rank = static_cast<std::size_t>(comm.rank());
     const auto& own = domains[rank];
-    ExpertState expert{own, trainer.domain_labels()[rank], {}, 0, 0};
+    ExpertState expert;
+    expert.domain = own;
+    expert.labels = trainer.domain_labels()[rank];
     const LoadedPackage* package = nullptr;
     for (const auto* list : {&added, &replaced}) {
       for (const auto& p : *list) {

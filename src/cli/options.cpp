@@ -59,6 +59,29 @@ po::typed_value<bool>* flag(bool* field, bool default_value) {
       ->value_name("true|false");
 }
 
+void store_config_file(const std::string& path, const po::options_description& options, po::variables_map& vm) {
+  std::ifstream in(path);
+  if (!in) throw Error("config " + path + ": cannot open file");
+  try {
+    auto parsed = po::parse_config_file(in, options, /*allow_unregistered=*/true);
+    for (const auto& option : parsed.options) {
+      if (option.unregistered && !pipeline_config_keys().count(option.string_key)) {
+        throw Error("config " + path + ": unrecognised option '" + option.string_key +
+                    "' (no moecollab command takes it)");
+      }
+    }
+    // The command line wins, for repeatable options too: drop the file's values of what it set.
+    auto& items = parsed.options;
+    items.erase(
+        std::remove_if(items.begin(), items.end(),
+                       [&](const po::option& o) { return vm.count(o.string_key) && !vm[o.string_key].defaulted(); }),
+        items.end());
+    po::store(parsed, vm);
+  } catch (const po::error& e) {
+    throw Error("config " + path + ": " + e.what());
+  }
+}
+
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
                    po::variables_map& vm, const po::positional_options_description* positional,
                    const po::options_description* hidden) {
@@ -101,29 +124,7 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
       std::cout << usage << "\n\n" << shown << "\n";
       return false;
     }
-    if (vm.count("config")) {
-      const auto path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in) throw Error("config " + path + ": cannot open file");
-      try {
-        auto parsed = po::parse_config_file(in, in_config, /*allow_unregistered=*/true);
-        for (const auto& option : parsed.options) {
-          if (option.unregistered && !pipeline_config_keys().count(option.string_key)) {
-            throw Error("config " + path + ": unrecognised option '" + option.string_key +
-                        "' (no moecollab command takes it)");
-          }
-        }
-        // The command line wins, for repeatable options too: drop the file's values of what it set.
-        auto& items = parsed.options;
-        items.erase(std::remove_if(
-                        items.begin(), items.end(),
-                        [&](const po::option& o) { return vm.count(o.string_key) && !vm[o.string_key].defaulted(); }),
-                    items.end());
-        po::store(parsed, vm);
-      } catch (const po::error& e) {
-        throw Error("config " + path + ": " + e.what());
-      }
-    }
+    if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), in_config, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw Error(std::string(e.what()) + " (see --help)");

@@ -28,6 +28,11 @@ po::typed_value<bool>* flag(bool* field, bool default_value = false);
 // the command line replaces the config file's value(s) — for a repeatable
 // option such as --domain, all of them. `hidden` options are parsed but not
 // listed by --help (those that positional arguments fill).
+// Stores the values of a config file (INI) for `options` into `vm`, with parse_options'
+// checks: keys no command knows are an Error naming the file; values already on
+// the command line (in `vm`, not defaulted) win. The caller notifies.
+void store_config_file(const std::string& path, const po::options_description& options, po::variables_map& vm);
+
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
                    po::variables_map& vm, const po::positional_options_description* positional = nullptr,
                    const po::options_description* hidden = nullptr);

@@ -1,6 +1,6 @@
 // `moecollab predict --checkpoint CKPT (--text "..." | --input FILE)`: serves
-// what a run trained, in one process (no MPI): the encoder (rebuilt from the
-// checkpoint's options and verified by fingerprint), every expert and the gate.
+// what a run trained, in one process (no MPI): the model its checkpoint's /model
+// describes — the encoder (verified by fingerprint), every expert, the gate and its routing.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -10,7 +10,6 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "commands.h"
 #include "moecollab/io/checkpoint.h"
@@ -25,22 +24,6 @@
 
 namespace moecollab::cli {
 namespace {
-
-// The run's options, read back from the checkpoint's config as an INI text.
-RunOptions options_of(const Checkpoint& checkpoint) {
-  std::stringstream ini;
-  for (const auto& [key, value] : checkpoint.info.config) {
-    std::stringstream lines(value);  // multi-valued options were stored one value per line
-    for (std::string item; std::getline(lines, item);) ini << key << " = " << item << "\n";
-  }
-  RunOptions run;
-  po::options_description options;
-  add_run_options(options, run);
-  po::variables_map vm;
-  po::store(po::parse_config_file(ini, options, true), vm);
-  po::notify(vm);
-  return run;
-}
 
 // Where to find what a checkpoint was trained with (its encoder or vocabulary): `given`
 // on the command line, else the first of the places the checkpoint recorded that exists —
@@ -101,7 +84,9 @@ Mixture load_mixture(const Checkpoint& c, const std::string& path, TrainOptions 
     const auto& e = c.state.experts[i];
     m.experts.push_back(make_expert(options, options.encoder.hidden, static_cast<std::int64_t>(e.labels.size()), i));
     load_parameters(*m.experts.back(), e.tensors, path + ": expert " + std::to_string(i) + " (" + e.domain + ")");
-    m.about.push_back({e.domain, e.labels, {}, 0, 0});
+    m.about.emplace_back();
+    m.about.back().domain = e.domain;
+    m.about.back().labels = e.labels;
   }
   m.gate = make_gate(options, options.encoder.hidden, static_cast<std::int64_t>(m.experts.size()));
   load_parameters(*m.gate, c.state.gate, path + ": gate");
@@ -162,15 +147,20 @@ int predict_main(int argc, char** argv) {
     throw Error("--encoder must be 'random' or 'hf:DIR', not '" + encoder_spec + "'");
   }
   const auto checkpoint = load_checkpoint(checkpoint_path);
-  auto run = options_of(checkpoint);
   const auto encoder = serving_encoder(checkpoint, encoder_spec);
-  run.train.encoder_dir = encoder == "random" ? "" : encoder.substr(3);
+  // The model as the checkpoint describes it (/model), on the encoder where it is now.
+  RunOptions run;
+  run.train = train_options_for(checkpoint.info.model, encoder == "random" ? "" : encoder.substr(3));
+  run.data.lower_case = checkpoint.info.model.lower_case;
   if (run.train.encoder_dir.empty()) {
     run.data.vocab = serving_vocabulary(checkpoint, vocab_path);
   } else if (!vocab_path.empty()) {
     throw Error("--vocab is for a random-encoder run; the encoder " + encoder + " brings its own vocab.txt");
   }
   const auto tokenizer = load_tokenizer(run);
+  if (tokenizer->lower_case() != checkpoint.info.model.lower_case) {
+    throw Error(encoder + ": its tokenizer's do_lower_case differs from the checkpoint's /model@lower_case");
+  }
   const auto& vocab = tokenizer->vocabulary();
   if (hex64(vocab.fingerprint()) != checkpoint.info.vocabulary_fingerprint) {
     throw Error("the vocabulary's fingerprint " + hex64(vocab.fingerprint()) + " differs from the checkpoint's " +

@@ -69,10 +69,12 @@ int registry_main(int argc, char** argv) {
                 ": the model fine-tuned its encoder (--encoder-train); registry packages, trained on the "
                 "frozen shared encoder, cannot fit it");
   }
-  const auto& gate_weight = base.state.gate.at("parameters/gate.weight");
-  const auto adapter = base.info.config.count("adapter") ? std::stoll(base.info.config.at("adapter")) : 0;
-  const CompatibilityTarget target{"model " + model, base.info.encoder_fingerprint, base.info.vocabulary_fingerprint,
-                                   gate_weight.size(1), adapter};
+  CompatibilityTarget target;
+  target.what = "model " + model;
+  target.encoder_fingerprint = base.info.encoder_fingerprint;
+  target.vocabulary_fingerprint = base.info.vocabulary_fingerprint;
+  target.hidden = base.info.model.encoder.hidden;
+  target.adapter = base.info.model.adapter;
   std::vector<const RegistryEntry*> chosen;
   if (args.empty()) {
     for (const auto& e : registry.entries()) chosen.push_back(&e);

@@ -27,6 +27,27 @@ struct RunContext {
   double feature_cache_seconds = 0;  // for final.json: all domains' in one process, rank 0's in a federated run
 };
 
+// The context both training commands start from: what checkpoints record of the
+// run (run_info: the trainer's model) and the run log's header.
+template <typename Trainer>
+RunContext run_context(const RunOptions& run, const Trainer& trainer, std::int64_t world_size,
+                       std::vector<std::vector<std::string>> labels, const std::string& encoder_fingerprint,
+                       const std::string& vocabulary_fingerprint, const po::variables_map& vm) {
+  RunContext context;
+  context.info = run_info(run, trainer.model_config(), encoder_fingerprint, vocabulary_fingerprint, vm);
+  auto& h = context.header;
+  h.config = context.info.config;
+  h.git_revision = git_revision();
+  h.world_size = world_size;
+  h.seed = static_cast<std::int64_t>(run.train.seed);
+  h.encoder_fingerprint = encoder_fingerprint;
+  h.vocabulary_fingerprint = vocabulary_fingerprint;
+  h.domains = context.info.model.domains;
+  h.labels = std::move(labels);
+  h.routing_samples = run.train.log_routing;
+  return context;
+}
+
 template <typename Trainer>
 void run_training(Trainer& trainer, const RunOptions& run, RunContext context) {
   namespace fs = std::filesystem;

@@ -373,10 +373,15 @@ void check_run_dir(const ArtifactOptions& artifacts, bool owner) {
   }
 }
 
-CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_fingerprint,
+CheckpointInfo run_info(const RunOptions& run, ModelConfig model, const std::string& encoder_fingerprint,
                         const std::string& vocabulary_fingerprint, const po::variables_map& vm) {
   namespace fs = std::filesystem;
-  CheckpointInfo info{encoder_fingerprint, vocabulary_fingerprint, describe_options(vm), "random", ""};
+  CheckpointInfo info;
+  info.encoder_fingerprint = encoder_fingerprint;
+  info.vocabulary_fingerprint = vocabulary_fingerprint;
+  info.config = describe_options(vm);
+  info.model = std::move(model);
+  info.encoder = "random";
   if (!run.train.encoder_dir.empty()) {
     info.encoder = "hf:" + fs::absolute(run.train.encoder_dir).lexically_normal().string();
     info.vocabulary = (fs::absolute(run.train.encoder_dir) / "vocab.txt").lexically_normal().string();

@@ -99,9 +99,9 @@ std::shared_ptr<const Tokenizer> load_tokenizer(const RunOptions& run);
 // Every option's value as text, for the run log and checkpoints.
 std::map<std::string, std::string> describe_options(const po::variables_map& vm);
 
-// What a checkpoint records of the run: fingerprints, options and where the
-// encoder and vocabulary are (absolute paths).
-CheckpointInfo run_info(const RunOptions& run, const std::string& encoder_fingerprint,
+// What a checkpoint records of the run: the model, fingerprints, options and
+// where the encoder and vocabulary are (absolute paths).
+CheckpointInfo run_info(const RunOptions& run, ModelConfig model, const std::string& encoder_fingerprint,
                         const std::string& vocabulary_fingerprint, const po::variables_map& vm);
 
 // "encoder random (d=128, 2 layers, --encoder-seed 0), fingerprint F, pooling mean".

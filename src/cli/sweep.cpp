@@ -33,9 +33,8 @@ std::size_t domains_of(const SweepGrid& grid) {
   add_run_options(options, run);
   add_backend_option(options, backend);
   po::variables_map vm;
-  std::string program = "train", flag = "--config", config = grid.run_config;
-  char* argv[] = {program.data(), flag.data(), config.data()};
-  parse_options(3, argv, "", options, vm);
+  store_config_file(grid.run_config, options, vm);
+  po::notify(vm);
   if (run.data.domains.empty()) throw Error(grid.run_config + " (run-config of " + grid.path + "): no domain");
   return run.data.domains.size();
 }

@@ -83,19 +83,10 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     before = trainer.evaluate(Split::kVal);
     if (root) print_final(before, false, "before training");
   }
-  RunContext context;
+  auto context = run_context(run, trainer, comm.size(), trainer.domain_labels(), hex64(trainer.encoder_fingerprint()),
+                             hex64(tokenizer->vocabulary().fingerprint()), vm);
   context.root = root;
   context.on_every_rank = [&comm](const std::function<void()>& step) { run_on_every_rank(comm, step); };
-  context.info = run_info(run, hex64(trainer.encoder_fingerprint()), hex64(tokenizer->vocabulary().fingerprint()), vm);
-  context.header = {context.info.config,
-                    git_revision(),
-                    comm.size(),
-                    static_cast<std::int64_t>(run.train.seed),
-                    context.info.encoder_fingerprint,
-                    context.info.vocabulary_fingerprint,
-                    trainer.domain_names(),
-                    trainer.domain_labels()};
-  context.header.routing_samples = run.train.log_routing;
   context.feature_cache_seconds = trainer.shard().cache_seconds;
   context.header.contribution = contribution;
   context.header.before = before;

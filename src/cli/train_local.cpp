@@ -29,29 +29,19 @@ int train_local_main(int argc, char** argv) {
   run.train.cache_progress = print_cache_progress;
   LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
   std::cout << "train-local: " << trainer.shards().size() << " domains:";
-  RunContext context;
-  context.info =
-      run_info(run, hex64(parameter_fingerprint(*trainer.encoder())), hex64(tokenizer->vocabulary().fingerprint()), vm);
-  context.header = {context.info.config,
-                    git_revision(),
-                    1,
-                    static_cast<std::int64_t>(run.train.seed),
-                    context.info.encoder_fingerprint,
-                    context.info.vocabulary_fingerprint,
-                    {},
-                    {}};
+  std::vector<std::vector<std::string>> labels;
   for (const auto& s : trainer.shards()) {
     std::cout << " " << s.name << " (" << s.classes << " labels, " << s.train.labels.size() << " train)";
-    context.header.domains.push_back(s.name);
-    context.header.labels.push_back(s.labels);
+    labels.push_back(s.labels);
   }
+  auto context = run_context(run, trainer, 1, labels, hex64(parameter_fingerprint(*trainer.encoder())),
+                             hex64(tokenizer->vocabulary().fingerprint()), vm);
   double cache_seconds = 0;
   for (const auto& s : trainer.shards()) cache_seconds += s.cache_seconds;
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads; "
             << features_line(run.train, seconds_text(cache_seconds)) << "\n  "
             << run_outputs_line(run, context.info.encoder_fingerprint, trainer.encoder()->config().pooling)
             << std::endl;
-  context.header.routing_samples = run.train.log_routing;
   context.feature_cache_seconds = cache_seconds;
   run_training(trainer, run, context);
   return 0;

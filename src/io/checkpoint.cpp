@@ -5,14 +5,14 @@
 #include <filesystem>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/model_attributes.h"
 #include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab {
 namespace fs = std::filesystem;
-
-namespace {}  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const fs::path target(path);
@@ -38,6 +38,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       h5::write_attribute(file, "vocabulary", checkpoint.info.vocabulary);
       h5::write_attribute(file, "vocabulary_relative", relative(checkpoint.info.vocabulary));
     }
+    write_model_config(file, checkpoint.info.model);
     auto config = h5::create_group(file, "config");
     for (const auto& [key, value] : checkpoint.info.config) h5::write_attribute(config, key, value);
     h5::write_tensor_tree(h5::create_group(file, "gate"), checkpoint.state.gate);
@@ -94,6 +95,17 @@ Checkpoint load_checkpoint(const std::string& path) {
     e.sampler_cursor = static_cast<std::uint64_t>(h5::read_int_attribute(g, "sampler_cursor"));
     e.tensors = h5::read_tensor_tree(g);
     c.state.experts.push_back(std::move(e));
+  }
+  c.info.model = read_model_config(file, path);
+  const auto& m = c.info.model;
+  for (std::size_t i = 0; i < c.state.experts.size() || i < m.domains.size(); ++i) {
+    const bool same = i < c.state.experts.size() && i < m.domains.size() && m.domains[i] == c.state.experts[i].domain &&
+                      m.label_counts[i] == static_cast<std::int64_t>(c.state.experts[i].labels.size());
+    if (!same) {
+      throw Error(path + ": /model describes " + std::to_string(m.domains.size()) + " experts (" + join(m.domains) +
+                  ") that are not the file's " + std::to_string(c.state.experts.size()) + " in /experts, at expert " +
+                  std::to_string(i));
+    }
   }
   return c;
 }

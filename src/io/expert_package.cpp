@@ -5,10 +5,12 @@
 #include <sstream>
 
 #include "moecollab/io/hdf5.h"
+#include "moecollab/io/model_attributes.h"
 #include "moecollab/io/run_dir.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
 #include "moecollab/util/hash.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab {
 namespace {
@@ -47,8 +49,8 @@ int compare_versions(const std::string& a, const std::string& b) {
 std::string package_content_hash(const ExpertPackage& p) {
   const auto& m = p.manifest;
   std::string fields = m.domain + '\n' + m.version + '\n' + m.contributor + '\n' + m.created + '\n' +
-                       std::to_string(m.adapter) + '\n' + std::to_string(m.hidden) + '\n' + m.encoder_fingerprint +
-                       '\n' + m.vocabulary_fingerprint + '\n';
+                       m.encoder_fingerprint + '\n' + m.vocabulary_fingerprint + '\n';
+  for (const auto& [name, value] : field_texts(m.model)) fields += "model:" + name + '=' + value + '\n';
   for (const auto& l : m.labels) fields += "label:" + l + '\n';
   for (const auto& [k, v] : m.metrics) fields += "metric:" + k + '=' + std::to_string(v) + '\n';
   auto h = fnv1a(fields);
@@ -63,7 +65,7 @@ std::string package_content_hash(const ExpertPackage& p) {
 }
 
 std::map<std::string, std::vector<std::int64_t>> expected_expert_shapes(const ExpertManifest& m) {
-  const auto d = m.hidden, k = m.adapter, c = static_cast<std::int64_t>(m.labels.size());
+  const auto d = m.model.encoder.hidden, k = m.model.adapter, c = static_cast<std::int64_t>(m.labels.size());
   return {{"parameters/down_project.weight", {k, d}}, {"parameters/down_project.bias", {k}},
           {"parameters/up_project.weight", {d, k}},   {"parameters/up_project.bias", {d}},
           {"parameters/classifier.weight", {c, d}},   {"parameters/classifier.bias", {c}}};
@@ -85,8 +87,7 @@ void save_expert_package(const std::string& path, ExpertPackage package) {
     h5::write_attribute(file, "contributor", m.contributor);
     h5::write_attribute(file, "created", m.created);
     h5::write_attribute(file, "labels", m.labels);
-    h5::write_attribute(file, "adapter", m.adapter);
-    h5::write_attribute(file, "hidden", m.hidden);
+    write_model_config(file, m.model);
     h5::write_attribute(file, "encoder_fingerprint", m.encoder_fingerprint);
     h5::write_attribute(file, "vocabulary_fingerprint", m.vocabulary_fingerprint);
     h5::write_attribute(file, "content_hash", m.content_hash);
@@ -107,8 +108,12 @@ ExpertPackage load_expert_package(const std::string& path) {
   m.contributor = h5::read_string_attribute(file, "contributor");
   m.created = h5::read_string_attribute(file, "created");
   m.labels = h5::read_strings_attribute(file, "labels");
-  m.adapter = h5::read_int_attribute(file, "adapter");
-  m.hidden = h5::read_int_attribute(file, "hidden");
+  m.model = read_model_config(file, path);
+  if (m.model.domains != std::vector<std::string>{m.domain} ||
+      m.model.label_counts != std::vector<std::int64_t>{static_cast<std::int64_t>(m.labels.size())}) {
+    throw Error(path + ": /model describes the experts " + join(m.model.domains) + ", not this package's one, " +
+                m.domain + " with " + std::to_string(m.labels.size()) + " labels");
+  }
   m.encoder_fingerprint = h5::read_string_attribute(file, "encoder_fingerprint");
   m.vocabulary_fingerprint = h5::read_string_attribute(file, "vocabulary_fingerprint");
   m.content_hash = h5::read_string_attribute(file, "content_hash");
@@ -130,9 +135,9 @@ std::vector<std::string> compatibility_problems(const ExpertPackage& package, co
     }
   };
   field("encoder_fingerprint", m.encoder_fingerprint, target.encoder_fingerprint);
-  field("hidden", std::to_string(m.hidden), std::to_string(target.hidden));
+  field("hidden", std::to_string(m.model.encoder.hidden), std::to_string(target.hidden));
   field("vocabulary_fingerprint (tokenizer)", m.vocabulary_fingerprint, target.vocabulary_fingerprint);
-  if (target.adapter > 0) field("adapter", std::to_string(m.adapter), std::to_string(target.adapter));
+  if (target.adapter > 0) field("adapter", std::to_string(m.model.adapter), std::to_string(target.adapter));
   if (m.labels.empty()) problems.push_back(path + ": labels: the package names no labels");
   std::set<std::string> seen;
   for (const auto& l : m.labels) {
@@ -147,9 +152,9 @@ std::vector<std::string> compatibility_problems(const ExpertPackage& package, co
       problems.push_back(path + ": tensor " + name + ": missing (expected shape " + shape_text(shape) + ")");
     } else if (it->second.sizes().vec() != shape) {
       problems.push_back(path + ": tensor " + name + ": shape " + shape_text(it->second.sizes().vec()) +
-                         ", the manifest (adapter " + std::to_string(m.adapter) + ", hidden " +
-                         std::to_string(m.hidden) + ", " + std::to_string(m.labels.size()) + " labels) implies " +
-                         shape_text(shape));
+                         ", the manifest (adapter " + std::to_string(m.model.adapter) + ", hidden " +
+                         std::to_string(m.model.encoder.hidden) + ", " + std::to_string(m.labels.size()) +
+                         " labels) implies " + shape_text(shape));
     }
   }
   const auto actual = package_content_hash(package);

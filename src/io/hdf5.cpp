@@ -251,7 +251,7 @@ void write_attribute(const Handle& object, const std::string& name, const std::v
   auto attr = new_attribute(object, name, type.id(), space);
   std::vector<const char*> ptrs;
   for (const auto& v : values) ptrs.push_back(v.c_str());
-  check(H5Awrite(attr.id(), type.id(), ptrs.data()), attr.what(), "write");
+  if (n) check(H5Awrite(attr.id(), type.id(), ptrs.data()), attr.what(), "write");
 }
 
 void write_attribute(const Handle& object, const std::string& name, std::int64_t value) {
@@ -266,6 +266,25 @@ void write_attribute(const Handle& object, const std::string& name, double value
   check(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value), attr.what(), "write");
 }
 
+void write_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values) {
+  const hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr), object.what());
+  auto attr = new_attribute(object, name, H5T_NATIVE_INT64, space);
+  if (n) check(H5Awrite(attr.id(), H5T_NATIVE_INT64, values.data()), attr.what(), "write");
+}
+
+std::vector<std::int64_t> read_ints_attribute(const Handle& object, const std::string& name) {
+  auto attr = open_attribute(object, name);
+  Handle space(H5Aget_space(attr.id()), attr.what());
+  Handle stored(H5Aget_type(attr.id()), attr.what());
+  if (H5Tget_class(stored.id()) != H5T_INTEGER || H5Sget_simple_extent_ndims(space.id()) != 1) {
+    throw Error(attr.what() + ": expected a list of integers");
+  }
+  std::vector<std::int64_t> values(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.id())));
+  if (!values.empty()) check(H5Aread(attr.id(), H5T_NATIVE_INT64, values.data()), attr.what(), "read");
+  return values;
+}
+
 bool has_attribute(const Handle& object, const std::string& name) { return H5Aexists(object.id(), name.c_str()) > 0; }
 
 std::vector<std::string> read_strings_attribute(const Handle& object, const std::string& name) {
@@ -278,7 +297,7 @@ std::vector<std::string> read_strings_attribute(const Handle& object, const std:
   const hssize_t n = H5Sget_simple_extent_npoints(space.id());
   std::vector<char*> ptrs(static_cast<std::size_t>(std::max<hssize_t>(0, n)), nullptr);
   const auto type = string_type();
-  check(H5Aread(attr.id(), type.id(), ptrs.data()), attr.what(), "read");
+  if (!ptrs.empty()) check(H5Aread(attr.id(), type.id(), ptrs.data()), attr.what(), "read");
   std::vector<std::string> out;
   for (char* p : ptrs) {
     out.emplace_back(p ? p : "");
@@ -293,8 +312,17 @@ std::string read_string_attribute(const Handle& object, const std::string& name)
   return values[0];
 }
 
+// Refuses an attribute that is not one value: reading it into one would overrun.
+namespace {
+void require_scalar(const Handle& attr) {
+  Handle space(H5Aget_space(attr.id()), attr.what());
+  if (H5Sget_simple_extent_npoints(space.id()) != 1) throw Error(attr.what() + ": expected one value");
+}
+}  // namespace
+
 std::int64_t read_int_attribute(const Handle& object, const std::string& name) {
   auto attr = open_attribute(object, name);
+  require_scalar(attr);
   std::int64_t value = 0;
   check(H5Aread(attr.id(), H5T_NATIVE_INT64, &value), attr.what(), "read");
   return value;
@@ -319,6 +347,7 @@ void require_format(const Handle& file, const std::string& path, const run_dir::
 
 double read_double_attribute(const Handle& object, const std::string& name) {
   auto attr = open_attribute(object, name);
+  require_scalar(attr);
   double value = 0;
   check(H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &value), attr.what(), "read");
   return value;

@@ -8,6 +8,7 @@
 #include "moecollab/model/integrate.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/train/fusion.h"
+#include "moecollab/train/round_gather.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
 
@@ -37,29 +38,6 @@ std::string ranks_differing(const std::vector<std::string>& values) {
     out += "rank " + std::to_string(r) + " (" + values[r] + ")";
   }
   return out;
-}
-
-// Per-domain metrics as numbers, so rank 0 can gather them in one call:
-// moe acc, moe F1, expert acc, expert F1, count, then E utilizations, E top-1 counts.
-torch::Tensor pack_report(const DomainReport& r) {
-  std::vector<double> v = {r.moe.accuracy, r.moe.macro_f1, r.expert.accuracy, r.expert.macro_f1,
-                           static_cast<double>(r.moe.count)};
-  v.insert(v.end(), r.utilization.begin(), r.utilization.end());
-  v.insert(v.end(), r.top1.begin(), r.top1.end());
-  return torch::tensor(v, torch::kFloat64).unsqueeze(0);
-}
-
-DomainReport unpack_report(const std::string& name, const torch::Tensor& row) {
-  DomainReport r;
-  r.domain = name;
-  const auto v = row.contiguous();
-  const double* p = v.data_ptr<double>();
-  r.moe = {p[0], p[1], static_cast<std::size_t>(p[4])};
-  r.expert = {p[2], p[3], static_cast<std::size_t>(p[4])};
-  const auto experts = (v.numel() - 5) / 2;
-  r.utilization.assign(p + 5, p + 5 + experts);
-  r.top1.assign(p + 5 + experts, p + v.numel());
-  return r;
 }
 
 std::string join_lines(const std::vector<std::string>& items) {
@@ -343,33 +321,10 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
     add_into(util_sum, gate_weight_sum(f.gate_logits));
     add_into(top1, gate_top1_counts(f.gate_logits));
   }
-  const auto mine =
-      make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
-  const auto all = comm_.allgather_rows(pack_report(mine));
-  // Routing records as rows (owner rank, label, predicted, gate...), gathered only when asked for.
-  torch::Tensor records;
-  if (options_.log_routing > 0) {
-    auto rows = torch::zeros({static_cast<std::int64_t>(routing.size()), 3 + comm_.size()}, torch::kFloat64);
-    for (std::size_t i = 0; i < routing.size(); ++i) {
-      const auto row = static_cast<std::int64_t>(i);
-      rows[row][0] = static_cast<double>(comm_.rank());
-      rows[row][1] = static_cast<double>(routing[i].label);
-      rows[row][2] = static_cast<double>(routing[i].predicted);
-      rows[row].narrow(0, 3, comm_.size()).copy_(torch::tensor(routing[i].gate, torch::kFloat64));
-    }
-    records = comm_.allgather_rows(rows);
-  }
+  auto mine = make_domain_report(shard_->name, moe_pred, expert_pred, data.labels, shard_->classes, util_sum, top1);
+  mine.routing = std::move(routing);
+  auto reports = gather_reports(comm_, mine, domain_names_, options_.log_routing > 0);
   if (comm_.rank() != 0) return {mine};
-  std::vector<DomainReport> reports;
-  for (std::int64_t r = 0; r < all.size(0); ++r)
-    reports.push_back(unpack_report(domain_names_[static_cast<std::size_t>(r)], all[r]));
-  for (std::int64_t i = 0; records.defined() && i < records.size(0); ++i) {
-    const auto row = records[i].contiguous();
-    const double* p = row.data_ptr<double>();
-    reports[static_cast<std::size_t>(p[0])].routing.push_back({static_cast<std::int64_t>(p[1]),
-                                                               static_cast<std::int64_t>(p[2]),
-                                                               std::vector<double>(p + 3, p + row.numel())});
-  }
   return reports;
 }
 
@@ -387,21 +342,25 @@ void FederatedTrainer::check_replicas() {
   }
 }
 
+ModelConfig FederatedTrainer::model_config() const {
+  return moecollab::model_config(options_, encoder_->config(), tokenizer_->lower_case(), domain_names_, class_counts_);
+}
+
 TrainerState FederatedTrainer::export_state() {
   TrainerState state;
   state.round = round_;
   state.gate = export_module(*gate_, *gate_optimizer_);
   state.encoder = export_encoder(encoder_, encoder_optimizer_.get());  // identical on every rank
   const auto experts = comm_.allgather_strings(pack_tensors(export_module(*expert_, *expert_optimizer_)));
-  const auto samplers = comm_.allgather_rows(torch::tensor({static_cast<std::int64_t>(shard_->sampler.epoch()),
-                                                            static_cast<std::int64_t>(shard_->sampler.cursor())},
-                                                           torch::kInt64)
-                                                 .unsqueeze(0));
+  const auto samplers = gather_sampler_positions(comm_, {shard_->sampler.epoch(), shard_->sampler.cursor()});
   for (std::size_t r = 0; r < experts.size(); ++r) {
-    const auto row = samplers[static_cast<std::int64_t>(r)];
-    state.experts.push_back({domain_names_[r], domain_labels_[r], unpack_tensors(experts[r]),
-                             static_cast<std::uint64_t>(row[0].item<std::int64_t>()),
-                             static_cast<std::uint64_t>(row[1].item<std::int64_t>())});
+    ExpertState e;
+    e.domain = domain_names_[r];
+    e.labels = domain_labels_[r];
+    e.tensors = unpack_tensors(experts[r]);
+    e.sampler_epoch = samplers[r].epoch;
+    e.sampler_cursor = samplers[r].cursor;
+    state.experts.push_back(std::move(e));
   }
   return state;
 }

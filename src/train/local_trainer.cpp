@@ -125,6 +125,13 @@ std::vector<DomainReport> LocalTrainer::evaluate(Split split) {
   return reports;
 }
 
+ModelConfig LocalTrainer::model_config() const {
+  std::vector<std::string> names;
+  std::vector<std::int64_t> counts;
+  for (const auto& s : shards_) names.push_back(s.name), counts.push_back(s.classes);
+  return moecollab::model_config(options_, encoder_->config(), tokenizer_->lower_case(), names, counts);
+}
+
 TrainerState LocalTrainer::export_state() {
   TrainerState state;
   state.round = round_;

@@ -28,25 +28,31 @@ Encoder make_encoder(TrainOptions& options) {
   return load_hf_bert(loaded);
 }
 
-EncoderTraining parse_encoder_training(const std::string& spec) {
-  EncoderTraining t;
-  if (spec == "none") return t;
-  if (spec == "all") {
-    t.all = true;
-    return t;
-  }
-  const std::string prefix = "top:";
-  if (spec.rfind(prefix, 0) == 0 && spec.size() > prefix.size() &&
-      spec.find_first_not_of("0123456789", prefix.size()) == std::string::npos && spec.size() < prefix.size() + 6) {
-    t.top_layers = std::stoll(spec.substr(prefix.size()));
-    if (t.top_layers >= 1) return t;
-  }
-  throw Error("--encoder-train must be 'none', 'all' or 'top:N' with N >= 1 layers, not '" + spec + "'");
+ModelConfig model_config(const TrainOptions& options, const EncoderConfig& built, bool lower_case,
+                         std::vector<std::string> domains, std::vector<std::int64_t> label_counts) {
+  ModelConfig m;
+  m.encoder = built;
+  m.encoder_training = options.encoder_training;
+  m.lower_case = lower_case;
+  m.max_length = static_cast<std::int64_t>(options.max_length);
+  m.adapter = options.adapter;
+  m.expert_lora = options.expert_lora;
+  m.routing = options.routing;
+  m.domains = std::move(domains);
+  m.label_counts = std::move(label_counts);
+  return m;
 }
 
-std::string describe(const EncoderTraining& t) {
-  if (t.all) return "all";
-  return t.top_layers > 0 ? "top:" + std::to_string(t.top_layers) : "none";
+TrainOptions train_options_for(const ModelConfig& config, const std::string& encoder_dir) {
+  TrainOptions o;
+  o.encoder = config.encoder;
+  o.encoder_dir = encoder_dir;
+  o.encoder_training = config.encoder_training;
+  o.max_length = static_cast<std::size_t>(config.max_length);
+  o.adapter = config.adapter;
+  o.expert_lora = config.expert_lora;
+  o.routing = config.routing;
+  return o;
 }
 
 void check_train_options(const TrainOptions& o) {

@@ -43,6 +43,12 @@ TrainOptions options() {
 }
 
 CheckpointInfo info() { return {"e0", "v0", {{"rounds", "4"}}}; }
+// info() with the model `trainer` trains, as the training commands record it.
+CheckpointInfo info(const LocalTrainer& trainer) {
+  auto i = info();
+  i.model = trainer.model_config();
+  return i;
+}
 
 void expect_same_state(const TrainerState& a, const TrainerState& b) {
   EXPECT_EQ(a.round, b.round);
@@ -75,7 +81,7 @@ TEST(Checkpoint, ResumeContinuesExactlyAsTheUninterruptedRun) {
     LocalTrainer first(options(), data, tokenizer);
     first.run_round();
     first.run_round();
-    save_checkpoint(run_dir::checkpoint_path(dir, 2), {first.export_state(), info()});
+    save_checkpoint(run_dir::checkpoint_path(dir, 2), {first.export_state(), info(first)});
   }
   LocalTrainer resumed(options(), data, tokenizer);
   const auto loaded = load_checkpoint(latest_checkpoint(dir));
@@ -95,7 +101,7 @@ TEST(Checkpoint, RefusesWhatDiffers) {
   trainer.run_round();
   const auto dir = temp_dir("refuse");
   const auto path = run_dir::checkpoint_path(dir, 1);
-  save_checkpoint(path, {trainer.export_state(), info()});
+  save_checkpoint(path, {trainer.export_state(), info(trainer)});
   const auto c = load_checkpoint(path);
   const std::vector<std::string> names = {"animals", "weather", "food"};
   std::vector<std::vector<std::string>> labels;
@@ -119,7 +125,7 @@ TEST(Checkpoint, RefusesWhatDiffers) {
     auto file = h5::open_file(path, h5::Mode::kWrite);
     h5::write_attribute(file, "format_version", std::int64_t{99});
   }
-  EXPECT_NE(error_of([&] { load_checkpoint(path); }).find("checkpoint format version 99, this build reads version 1"),
+  EXPECT_NE(error_of([&] { load_checkpoint(path); }).find("checkpoint format version 99, this build reads version 2"),
             std::string::npos);
   const auto not_ckpt = dir + "/other.h5";
   { auto file = h5::open_file(not_ckpt, h5::Mode::kCreate); }
@@ -132,7 +138,7 @@ TEST(Checkpoint, RecordsWhereTheEncoderAndVocabularyAre) {
   const auto data = domains();
   LocalTrainer trainer(options(), data, testing::fixture_tokenizer(data));
   const auto site = fs::path(temp_dir("paths"));
-  auto run_info = info();
+  auto run_info = info(trainer);
   run_info.encoder = "hf:" + (site / "encoder").string();
   run_info.vocabulary = (site / "encoder" / "vocab.txt").string();
   save_checkpoint((site / "run" / "checkpoints" / "round-000001.h5").string(), {trainer.export_state(), run_info});
@@ -145,11 +151,67 @@ TEST(Checkpoint, RecordsWhereTheEncoderAndVocabularyAre) {
   EXPECT_EQ(c.info.encoder_relative, "hf:" + (moved / "encoder").string());
   EXPECT_EQ(c.info.vocabulary_relative, (moved / "encoder" / "vocab.txt").string());
   // An encoder mismatch says which encoder the checkpoint was trained with, and how to select it.
-  const auto msg = error_of([&] { check_compatible(c, "ckpt", {"e1", "v0", {}, "random", ""}, {}, {}); });
+  CheckpointInfo random_run{"e1", "v0", {}};
+  random_run.encoder = "random";
+  const auto msg = error_of([&] { check_compatible(c, "ckpt", random_run, {}, {}); });
   EXPECT_NE(msg.find("this run's encoder: random); the checkpoint was trained with encoder " + run_info.encoder +
                      ", fingerprint e0 (select it with --encoder " + run_info.encoder + ")"),
             std::string::npos)
       << msg;
+}
+
+// The model a checkpoint describes (/model) reads back field for field, typed, so
+// that predict and integrate build it from the file alone.
+TEST(Checkpoint, StoresTheModelItDescribes) {
+  const auto data = domains();
+  auto o = options();
+  o.routing.top_k = 2;
+  o.adapter = 6;
+  o.expert_lora.rank = 2;
+  o.max_length = 24;
+  o.encoder.seed = 18446744073709551557ULL;  // above 2^63: stored in an int64 attribute, read back exactly
+  LocalTrainer trainer(o, data, testing::fixture_tokenizer(data));
+  const auto written = trainer.model_config();
+  EXPECT_EQ(written.domains, (std::vector<std::string>{"animals", "weather", "food"}));
+  EXPECT_EQ(written.label_counts, (std::vector<std::int64_t>{3, 2, 5}));
+  const auto dir = temp_dir("model");
+  const auto path = run_dir::checkpoint_path(dir, 1);
+  save_checkpoint(path, {trainer.export_state(), info(trainer)});
+  const auto read = load_checkpoint(path).info.model;
+  EXPECT_EQ(field_texts(read), field_texts(written));
+  EXPECT_EQ(read.routing.top_k, 2);
+  EXPECT_EQ(read.adapter, 6);
+  EXPECT_EQ(read.expert_lora.rank, 2);
+  EXPECT_EQ(read.max_length, 24);
+  EXPECT_EQ(read.encoder.seed, 18446744073709551557ULL);
+  EXPECT_EQ(read.encoder.vocab_size, trainer.encoder()->config().vocab_size);
+  EXPECT_TRUE(differences(read, written, "a", "b").empty());
+  auto other = written;
+  other.adapter = 8;
+  EXPECT_EQ(differences(other, written, "here", "there"), (std::vector<std::string>{"adapter: 8 in here, 6 in there"}));
+  EXPECT_TRUE(differences(other, written, "here", "there", {"routing"}).empty());
+
+  // A missing field, a field of the wrong shape, or a /model that is not the file's experts: refused, naming both.
+  {
+    auto file = h5::open_file(path, h5::Mode::kWrite);
+    auto model = h5::open_group(file, "model");
+    h5::write_attribute(model, "label_counts", std::vector<std::int64_t>{3, 2, 4});
+  }
+  EXPECT_NE(error_of([&] { load_checkpoint(path); }).find(path + ": /model describes 3 experts"), std::string::npos);
+  {
+    auto file = h5::open_file(path, h5::Mode::kWrite);
+    auto model = h5::open_group(file, "model");
+    h5::write_attribute(model, "adapter", std::vector<std::int64_t>{6, 6});
+  }
+  EXPECT_NE(error_of([&] { load_checkpoint(path); }).find(path + ": /model@adapter: "), std::string::npos);
+  {
+    auto file = h5::open_file(path, h5::Mode::kWrite);
+    auto model = h5::open_group(file, "model");
+    h5::write_attribute(model, "adapter", std::int64_t{6});
+    H5Adelete(model.id(), "routing.top_k");
+  }
+  EXPECT_NE(error_of([&] { load_checkpoint(path); }).find(path + ": /model has no attribute 'routing.top_k'"),
+            std::string::npos);
 }
 
 TEST(Checkpoint, KillDuringWriteLeavesThePreviousCheckpointLoadable) {
@@ -157,7 +219,7 @@ TEST(Checkpoint, KillDuringWriteLeavesThePreviousCheckpointLoadable) {
   const auto tokenizer = testing::fixture_tokenizer(data);
   LocalTrainer trainer(options(), data, tokenizer);
   trainer.run_round();
-  const Checkpoint checkpoint{trainer.export_state(), info()};
+  const Checkpoint checkpoint{trainer.export_state(), info(trainer)};
   const auto dir = temp_dir("atomic");
   const auto path = run_dir::checkpoint_path(dir, 1);
   save_checkpoint(path, checkpoint);

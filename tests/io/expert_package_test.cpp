@@ -23,8 +23,10 @@ ExpertPackage make_package(const std::string& version = "1.0.0") {
   m.version = version;
   m.contributor = "Ada <ada@example.org>";
   m.labels = {"contract", "tort", "criminal", "family"};
-  m.adapter = 3;
-  m.hidden = 8;
+  m.model.adapter = 3;
+  m.model.encoder.hidden = 8;
+  m.model.domains = {m.domain};
+  m.model.label_counts = {4};
   m.encoder_fingerprint = "00000000000000e1";
   m.vocabulary_fingerprint = "00000000000000f2";
   m.metrics = {{"val_accuracy", 0.75}, {"steps", 100}};
@@ -55,14 +57,25 @@ TEST(ExpertPackage, RoundTripKeepsManifestTensorsAndHash) {
   EXPECT_EQ(p.manifest.version, "1.0.0");
   EXPECT_EQ(p.manifest.contributor, original.manifest.contributor);
   EXPECT_EQ(p.manifest.labels, original.manifest.labels);
-  EXPECT_EQ(p.manifest.adapter, 3);
-  EXPECT_EQ(p.manifest.hidden, 8);
+  EXPECT_EQ(p.manifest.model.adapter, 3);
+  EXPECT_EQ(p.manifest.model.encoder.hidden, 8);
+  EXPECT_EQ(field_texts(p.manifest.model), field_texts(original.manifest.model));
   EXPECT_DOUBLE_EQ(p.manifest.metrics.at("val_accuracy"), 0.75);
   EXPECT_FALSE(p.manifest.created.empty());
   ASSERT_EQ(p.tensors.size(), 6u);
   for (const auto& [name, t] : original.tensors) EXPECT_TRUE(torch::equal(p.tensors.at(name), t)) << name;
   EXPECT_EQ(p.manifest.content_hash, package_content_hash(p));
   EXPECT_EQ(problems_text(p, target()), "");
+}
+
+TEST(ExpertPackage, RefusesAModelDescriptionOfAnotherExpert) {
+  auto p = make_package();
+  p.manifest.model.label_counts = {5};
+  const auto path = saved("other_model.h5", p);
+  EXPECT_NE(testing::error_of([&] {
+              load_expert_package(path);
+            }).find(path + ": /model describes the experts legal, not this package's one, legal with 4 labels"),
+            std::string::npos);
 }
 
 TEST(ExpertPackage, CheckRefusesEachMismatchNamingFieldAndValues) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "moecollab/comm/agreement.h"
+#include "moecollab/train/round_gather.h"
 #include "mpi/world.h"
 
 namespace moecollab {
@@ -35,6 +36,52 @@ TEST(MpiCommunicator, AllgatherRowsWithUnequalCounts) {
   EXPECT_EQ(all.size(0), offset);
   EXPECT_EQ(comm.allgather_strings("r" + std::to_string(comm.rank()))[static_cast<std::size_t>(comm.size() - 1)],
             "r" + std::to_string(comm.size() - 1));
+}
+
+// What a round gathers outside the gate step arrives whole and in rank order:
+// reports (rank r sends r routing samples), and sampler positions.
+TEST(RoundGather, ReportsRoutingAndSamplerPositions) {
+  auto& comm = world();
+  const auto E = static_cast<std::size_t>(comm.size());
+  const auto r = static_cast<std::size_t>(comm.rank());
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < E; ++i) names.push_back("d" + std::to_string(i));
+  const auto report_of = [&](std::size_t rank) {
+    DomainReport d;
+    d.moe = {0.5 + 0.01 * static_cast<double>(rank), 0.25, 10 + rank};
+    d.expert = {0.125, 0.0625 * static_cast<double>(rank), 10 + rank};
+    d.utilization.assign(E, 1.0 / static_cast<double>(E + rank));
+    d.top1.assign(E, static_cast<double>(rank));
+    for (std::size_t s = 0; s < rank; ++s) {
+      d.routing.push_back({static_cast<std::int64_t>(s), static_cast<std::int64_t>(rank), std::vector<double>(E, 0.5)});
+    }
+    return d;
+  };
+  for (bool routing : {false, true}) {
+    const auto all = gather_reports(comm, report_of(r), names, routing);
+    ASSERT_EQ(all.size(), E);
+    for (std::size_t i = 0; i < E; ++i) {
+      const auto want = report_of(i);
+      EXPECT_EQ(all[i].domain, names[i]);
+      EXPECT_EQ(all[i].moe.accuracy, want.moe.accuracy);
+      EXPECT_EQ(all[i].moe.count, want.moe.count);
+      EXPECT_EQ(all[i].expert.macro_f1, want.expert.macro_f1);
+      EXPECT_EQ(all[i].utilization, want.utilization);
+      EXPECT_EQ(all[i].top1, want.top1);
+      ASSERT_EQ(all[i].routing.size(), routing ? i : 0u);
+      for (std::size_t s = 0; s < all[i].routing.size(); ++s) {
+        EXPECT_EQ(all[i].routing[s].label, want.routing[s].label);
+        EXPECT_EQ(all[i].routing[s].predicted, static_cast<std::int64_t>(i));
+        EXPECT_EQ(all[i].routing[s].gate, want.routing[s].gate);
+      }
+    }
+  }
+  const auto positions = gather_sampler_positions(comm, {3 + r, 1000 * r});
+  ASSERT_EQ(positions.size(), E);
+  for (std::size_t i = 0; i < E; ++i) {
+    EXPECT_EQ(positions[i].epoch, 3 + i);
+    EXPECT_EQ(positions[i].cursor, 1000 * i);
+  }
 }
 
 TEST(MpiCommunicator, AlltoallRowsRoutesEachBlock) {

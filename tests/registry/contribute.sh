@@ -79,6 +79,13 @@ if out=$("${mpirun[@]}" 4 "$bin" integrate --model "$integrated" --remove softwa
   fail "integrate accepted domains that do not match the new mixture"
 fi
 grep -q "must be the new mixture's, in order: quotes, language, lexicon" <<<"$out" || fail "wrong-domains message: $out"
+# The new mixture is the model's (/model): a run whose options would build another one is refused, field by field.
+if out=$("${mpirun[@]}" 3 "$bin" integrate --model "$integrated" --remove software --domain data/quotes \
+  --domain data/language --domain data/lexicon "${common[@]}" --top-k 2 --rounds 1 2>&1); then
+  fail "integrate accepted a run that routes otherwise than the model"
+fi
+grep -q "this run's model differs from the one it integrates into" <<<"$out" || fail "model-mismatch message: $out"
+grep -q "routing.top_k: 0 in $integrated, 2 in this run" <<<"$out" || fail "model-mismatch field: $out"
 
 echo "== 6. a federated run started from registry packages"
 if out=$("${mpirun[@]}" 2 "$bin" train --domain data/quotes --domain data/lexicon "${common[@]}" \

@@ -62,6 +62,8 @@ class Tokenizer {
   // REQUIRES: max_length >= 2.
   virtual Encoding encode(std::string_view text, std::size_t max_length) const = 0;
   virtual const Vocabulary& vocabulary() const = 0;
+  // Whether text is lower-cased (and accents stripped) before word pieces.
+  virtual bool lower_case() const = 0;
 };
 
 struct WordPieceOptions {
@@ -77,6 +79,7 @@ class WordPieceTokenizer : public Tokenizer {
   std::vector<std::string> tokenize(std::string_view text) const;
   Encoding encode(std::string_view text, std::size_t max_length) const override;
   const Vocabulary& vocabulary() const override { return vocab_; }
+  bool lower_case() const override { return options_.lower_case; }
 
  private:
   void split_word(const std::string& word, std::vector<std::string>& out) const;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "moecollab/model/model_config.h"
 #include "moecollab/train/trainer_state.h"
 
 namespace moecollab {
@@ -17,7 +18,8 @@ namespace moecollab {
 struct CheckpointInfo {
   std::string encoder_fingerprint;            // hex, parameter_fingerprint of the encoder
   std::string vocabulary_fingerprint;         // hex
-  std::map<std::string, std::string> config;  // every option of the run, as text
+  std::map<std::string, std::string> config;  // every option of the run, as text (for people; nothing re-parses it)
+  ModelConfig model;                          // what the model is: predict and integrate build it from this
   // Where the run's encoder and vocabulary were, as absolute paths ("random" or
   // "hf:/abs/DIR"; vocab.txt), so that the checkpoint serves from any directory.
   // The file also stores both relative to the checkpoint's own directory, which
@@ -36,7 +38,8 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 // Throws Error naming the file for a missing, truncated or corrupt file, a
-// wrong format or version, or missing tensors.
+// wrong format or version, missing tensors, or a /model whose domains and
+// label counts are not those of its experts.
 Checkpoint load_checkpoint(const std::string& path);
 
 // Refuses (Error saying what differs) a checkpoint whose encoder, vocabulary,

@@ -1,6 +1,7 @@
 // An expert package: one contributor's expert (adapter + classifier head) in
 // one HDF5 file with the manifest that says what it fits — domain, label
-// names, adapter and hidden sizes, encoder and vocabulary fingerprints — and
+// names, the model it was trained in (model/model_config.h), encoder and
+// vocabulary fingerprints — and
 // who made it, when, with what metrics, plus a content hash over all of it.
 // Layout: docs/hdf5-layout.md ("Expert package").
 #pragma once
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "moecollab/model/model_config.h"
 #include "moecollab/train/trainer_state.h"
 
 namespace moecollab {
@@ -18,10 +20,11 @@ struct ExpertManifest {
   std::string domain;
   std::string version;  // semantic version MAJOR.MINOR.PATCH (or MAJOR.MINOR)
   std::string contributor;
-  std::string created;                    // UTC ISO 8601
-  std::vector<std::string> labels;        // label names in id order
-  std::int64_t adapter = 0;               // bottleneck size k
-  std::int64_t hidden = 0;                // encoder hidden size d
+  std::string created;              // UTC ISO 8601
+  std::vector<std::string> labels;  // label names in id order
+  // The model the expert belongs to (encoder, adapter size k, routing ...; its one
+  // domain and label count): hidden size d is model.encoder.hidden, k model.adapter.
+  ModelConfig model;
   std::string encoder_fingerprint;        // hex
   std::string vocabulary_fingerprint;     // hex
   std::map<std::string, double> metrics;  // e.g. val_accuracy, val_macro_f1, steps

@@ -74,10 +74,12 @@ void write_attribute(const Handle& object, const std::string& name, const std::s
 void write_attribute(const Handle& object, const std::string& name, std::int64_t value);
 void write_attribute(const Handle& object, const std::string& name, double value);
 void write_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values);
+void write_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values);
 std::string read_string_attribute(const Handle& object, const std::string& name);
 std::int64_t read_int_attribute(const Handle& object, const std::string& name);
 double read_double_attribute(const Handle& object, const std::string& name);
 std::vector<std::string> read_strings_attribute(const Handle& object, const std::string& name);
+std::vector<std::int64_t> read_ints_attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
 
 // A dataset of rows of fixed shape `row_shape` that grows along axis 0,

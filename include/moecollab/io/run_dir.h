@@ -25,8 +25,8 @@ struct FileFormat {
 };
 constexpr FileFormat kRunLog{"moecollab-run-log", 1, "run log"};
 constexpr FileFormat kPretrainLog{"moecollab-pretrain-log", 1, "pre-training log"};
-constexpr FileFormat kCheckpoint{"moecollab-checkpoint", 1, "checkpoint"};
-constexpr FileFormat kExpertPackage{"moecollab-expert-package", 1, "expert package"};
+constexpr FileFormat kCheckpoint{"moecollab-checkpoint", 2, "checkpoint"};             // 2: /model
+constexpr FileFormat kExpertPackage{"moecollab-expert-package", 2, "expert package"};  // 2: /model
 constexpr FileFormat kRegistryIndex{"moecollab-registry", 1, "registry index"};
 constexpr FileFormat kSweepSummary{"moecollab-sweep-summary", 1, "sweep summary"};
 

@@ -1,9 +1,9 @@
 // Routing: how a row's gate logits choose the experts that answer it and weigh
 // their logits in the mixture. One object owns the policy, so both trainers,
 // `predict` and `integrate` route alike, and a checkpoint stores its
-// RoutingConfig. Policies today: dense (the paper's softmax over every expert)
-// and top-k (each row's k largest gate weights, renormalised over them). A new
-// policy is a field of RoutingConfig and a case in router.cpp.
+// RoutingConfig (in its ModelConfig, model/model_config.h). Policies today: dense (the paper's softmax over every
+// expert) and top-k (each row's k largest gate weights, renormalised over them). A new policy is a field of
+// RoutingConfig and a case in router.cpp.
 #pragma once
 
 #include <torch/torch.h>

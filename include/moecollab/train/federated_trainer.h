@@ -66,6 +66,8 @@ class FederatedTrainer {
   std::uint64_t gate_fingerprint() const;
   std::uint64_t encoder_fingerprint() const;
   Encoder& encoder() { return encoder_; }  // this rank's replica of the shared encoder
+  // What this run's model is, as checkpoints store it (the same on every rank).
+  ModelConfig model_config() const;
 
  private:
   // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.

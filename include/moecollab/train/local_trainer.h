@@ -49,6 +49,8 @@ class LocalTrainer {
   std::vector<Expert>& experts() { return experts_; }
   Gate& gate() { return gate_; }
   Encoder& encoder() { return encoder_; }
+  // What this run's model is, as checkpoints store it.
+  ModelConfig model_config() const;
 
  private:
   // Rows of a split as the gate and the experts read them: cached or encoded

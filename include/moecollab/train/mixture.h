@@ -31,6 +31,16 @@ namespace moecollab {
 // vocab_size differs is an Error.
 Encoder make_encoder(TrainOptions& options);
 
+// The model a run of `options` trains, as checkpoints and expert packages store
+// it: `built` is its encoder's configuration once make_encoder resolved it,
+// `lower_case` the tokenizer's; the domains and their label counts in expert order.
+ModelConfig model_config(const TrainOptions& options, const EncoderConfig& built, bool lower_case,
+                         std::vector<std::string> domains, std::vector<std::int64_t> label_counts);
+// Options that rebuild the model `config` describes with make_encoder,
+// make_expert, make_gate and its Router (everything else at its default);
+// `encoder_dir`: the Hugging Face directory of its encoder, empty for the random one.
+TrainOptions train_options_for(const ModelConfig& config, const std::string& encoder_dir);
+
 // Throws Error naming the option when the options cannot make a run.
 void check_train_options(const TrainOptions& options);
 

@@ -9,6 +9,7 @@
 
 #include "moecollab/model/encoder.h"
 #include "moecollab/model/gate_loss.h"
+#include "moecollab/model/model_config.h"
 #include "moecollab/model/router.h"
 
 namespace moecollab {
@@ -16,21 +17,6 @@ struct CacheProgress;  // train/domain_shard.h
 }
 
 namespace moecollab {
-
-// Which part of the shared encoder trains (--encoder-train). Frozen by default;
-// otherwise the top `top_layers` transformer layers (and with `embeddings`, the
-// embeddings too: "all") train with the experts in the local phase and through
-// the mixture loss in the gate phase, their gradients summed over ranks (FedSGD).
-struct EncoderTraining {
-  std::int64_t top_layers = 0;  // "top:N" -> N; "all" -> every layer (resolved once the encoder is built)
-  bool all = false;             // "all": every layer and the embeddings
-  bool any() const { return top_layers > 0 || all; }
-};
-
-// "none", "all" or "top:N" (N >= 1); Error naming --encoder-train otherwise.
-EncoderTraining parse_encoder_training(const std::string& spec);
-// The inverse, for messages and the run log.
-std::string describe(const EncoderTraining& training);
 
 struct TrainOptions {
   EncoderConfig encoder;             // vocab_size is filled from the tokenizer
