@@ -13,6 +13,7 @@
 #include "moecollab/io/run_dir.h"
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/sweep/grid.h"
+#include "moecollab/train/exchange.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab::cli {
@@ -128,6 +129,15 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "federated features exchange refuses it (it would have to send sequence hidden states)")(
       "expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
       "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")(
+      "exchange", po::value<std::string>()->default_value("features")->notifier([&t](const std::string& v) {
+        t.exchange = parse_exchange_mode(v);
+      }),
+      "what crosses ranks in `train`'s gate phase and evaluation: 'features' (every rank's batch features go to "
+      "every expert's rank and logits come back: W^2 b d floats per gate step, the paper's design), 'experts' "
+      "(every expert's parameters, with --joint also its Adam state, are all-gathered once a round and each rank "
+      "mixes all experts on its own rows: only gradients cross ranks, no per-text tensor), or 'auto' (the one "
+      "with fewer bytes per round by the formula in docs/federated.md; the header line says which and why). "
+      "The same computation either way. train-local has no exchange")(
       "top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
       "route each text to its K highest-weighted experts only (weights renormalised over them; features "
       "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")(

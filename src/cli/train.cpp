@@ -16,6 +16,7 @@
 #include "moecollab/comm/fault_injection.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/comm/watchdog.h"
+#include "moecollab/train/exchange.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/util/hash.h"
 #include "printing.h"
@@ -70,6 +71,8 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     for (std::size_t r = 0; r < trainer.domain_names().size(); ++r) {
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
     }
+    std::cout << "; exchange " << describe(trainer.exchange())
+              << (trainer.exchange_reason().empty() ? "" : " (auto: " + trainer.exchange_reason() + ")");
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
               << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)") << "\n  "
               << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)

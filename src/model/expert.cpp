@@ -4,6 +4,10 @@
 
 namespace moecollab {
 
+std::int64_t expert_parameter_count(std::int64_t hidden, std::int64_t adapter, std::int64_t classes) {
+  return 2 * hidden * adapter + adapter + hidden + classes * (hidden + 1);
+}
+
 ExpertImpl::ExpertImpl(const ExpertConfig& config) : config_(config) {
   if (config.hidden <= 0 || config.adapter <= 0 || config.classes <= 0) {
     throw Error("expert config: hidden, adapter and classes must be positive (got " + std::to_string(config.hidden) +

@@ -1,5 +1,7 @@
 #include "moecollab/train/exchange.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "moecollab/train/fusion.h"
@@ -101,6 +103,68 @@ void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& p
     const auto at = total + static_cast<std::int64_t>(i);
     extras[i] = dtype == torch::kFloat64 ? buffer.data_ptr<double>()[at] : buffer.data_ptr<float>()[at];
   }
+}
+
+ExchangeMode parse_exchange_mode(const std::string& text) {
+  if (text == "features") return ExchangeMode::kFeatures;
+  if (text == "experts") return ExchangeMode::kExperts;
+  if (text == "auto") return ExchangeMode::kAuto;
+  throw Error("--exchange must be 'features', 'experts' or 'auto', not '" + text + "'");
+}
+
+std::string describe(ExchangeMode mode) {
+  switch (mode) {
+    case ExchangeMode::kFeatures:
+      return "features";
+    case ExchangeMode::kExperts:
+      return "experts";
+    case ExchangeMode::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+std::uint64_t bytes_per_round(ExchangeMode mode, const ExchangeSizes& z) {
+  const std::int64_t W = z.ranks, others = z.ranks - 1, f = 4, flag = 8;
+  const bool encoder = z.encoder_params > 0;
+  // Both modes, per gate step: ḡ (E floats all-reduced) and the fused all-reduce of the gate's
+  // (and a trained encoder's) gradients with the two loss shares and one finiteness flag per rank.
+  std::int64_t fused = z.gate_params + z.encoder_params + 2 + W;
+  std::int64_t per_step = W * W * f, per_round = 0;
+  if (mode == ExchangeMode::kFeatures) {
+    const std::int64_t rows = W * z.batch;
+    per_step += rows * z.hidden * f * others + rows * others * z.c_max * f;  // features out, logits back
+    if (z.joint || encoder) per_step += rows * others * z.c_max * f;         // logit gradients to their experts
+    if (encoder) per_step += rows * z.hidden * f * others;                   // feature gradients home
+    per_round += z.val_rows * others * (z.hidden + z.c_max) * f + W * flag;  // evaluation's exchange
+  } else {
+    if (z.joint) fused += z.expert_params;     // every expert's gradients
+    per_step += W * others * flag + W * flag;  // every rank's row count; the replicas' staleness flag
+    // Once per round: every expert (with --joint also its Adam moments and step counts) to every
+    // other rank, packed (pack_tensors: about 60 bytes of name and shape per tensor, 6 per expert).
+    const std::int64_t tensors = 6 * (z.joint ? 4 : 1), packing = W * (8 + tensors * 60 + (z.joint ? 6 * 8 : 0));
+    per_round += others * (z.expert_params * f * (z.joint ? 3 : 1) + packing) + 2 * W * flag;
+  }
+  per_step += W * fused * f;
+  return static_cast<std::uint64_t>(z.gate_steps * per_step + per_round);
+}
+
+ExchangeMode choose_exchange(const ExchangeSizes& sizes, std::string* why) {
+  const auto features = bytes_per_round(ExchangeMode::kFeatures, sizes);
+  const auto experts = bytes_per_round(ExchangeMode::kExperts, sizes);
+  const auto mode = experts < features ? ExchangeMode::kExperts : ExchangeMode::kFeatures;
+  if (why) {
+    const auto mb = [](std::uint64_t b) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2f MB", static_cast<double>(b) / 1e6);
+      return std::string(text);
+    };
+    *why = describe(mode) + ": " + mb(std::min(features, experts)) + " per round against " +
+           mb(std::max(features, experts)) + " with " +
+           describe(mode == ExchangeMode::kExperts ? ExchangeMode::kFeatures : ExchangeMode::kExperts) +
+           " (by the formula)";
+  }
+  return mode;
 }
 
 }  // namespace moecollab

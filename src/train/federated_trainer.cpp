@@ -114,6 +114,59 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
   expert_optimizer_ = make_optimizer(*expert_, options_.expert_lr);
   gate_ = make_gate(options_, hidden, comm_.size());
   gate_optimizer_ = make_optimizer(*gate_, options_.gate_lr);
+
+  exchange_ = options_.exchange;
+  if (exchange_ == ExchangeMode::kAuto) {
+    ExchangeSizes z;
+    z.ranks = comm_.size();
+    z.batch = static_cast<std::int64_t>(options_.batch_size);
+    z.hidden = hidden;
+    z.c_max = c_max_;
+    z.gate_steps = options_.gate_steps;
+    const auto val = comm_.allgather_rows(
+        torch::tensor({static_cast<std::int64_t>(shard_->split(Split::kVal).labels.size())}, torch::kInt64));
+    z.val_rows = val.sum().item<std::int64_t>();
+    for (auto c : class_counts_) z.expert_params += expert_parameter_count(hidden, options_.adapter, c);
+    z.gate_params = hidden * comm_.size() + comm_.size();
+    for (const auto& p : encoder_->trainable_parameters()) z.encoder_params += encoder_trains() ? p.numel() : 0;
+    z.joint = options_.joint;
+    exchange_ = choose_exchange(z, &exchange_reason_);
+  }
+  if (experts_exchanged()) {
+    for (std::int64_t q = 0; q < comm_.size(); ++q) {
+      const bool own = q == comm_.rank();
+      replicas_.push_back(
+          own ? expert_
+              : make_expert(options_, hidden, class_counts_[static_cast<std::size_t>(q)], static_cast<std::size_t>(q)));
+      replica_optimizers_.push_back(!own && options_.joint ? make_optimizer(*replicas_.back(), options_.expert_lr)
+                                                           : nullptr);
+    }
+  }
+}
+
+void FederatedTrainer::sync_experts() {
+  auto stale = torch::tensor({static_cast<std::int64_t>(experts_stale_ ? 1 : 0)}, torch::kInt64);
+  comm_.allreduce_max(stale);
+  if (stale.item<std::int64_t>() == 0) return;
+  // One all-gather-v of every expert: its parameters, and with --joint its Adam state, which
+  // every replica then steps alike.
+  auto state = export_module(*expert_, *expert_optimizer_);
+  if (!options_.joint) {
+    for (auto it = state.begin(); it != state.end();)
+      it = it->first.rfind("parameters/", 0) == 0 ? std::next(it) : state.erase(it);
+  }
+  const auto all = comm_.allgather_strings(pack_tensors(state));
+  for (std::size_t q = 0; q < all.size(); ++q) {
+    if (static_cast<int>(q) == comm_.rank()) continue;
+    const auto tensors = unpack_tensors(all[q]);
+    const auto what = "expert " + std::to_string(q) + " (" + domain_names_[q] + ") from rank " + std::to_string(q);
+    if (options_.joint) {
+      import_module(*replicas_[q], *replica_optimizers_[q], tensors, what);
+    } else {
+      load_parameters(*replicas_[q], tensors, what);
+    }
+  }
+  experts_stale_ = false;
 }
 
 std::uint64_t FederatedTrainer::gate_fingerprint() const { return parameter_fingerprint(*gate_); }
@@ -128,6 +181,7 @@ double FederatedTrainer::local_phase() {
     expert_optimizer_->zero_grad();
     if (encoder_trains()) encoder_optimizer_->zero_grad();
     sum += local_step_backward(expert_, *shard_, encoder_, options_);
+    experts_stale_ = true;
     expert_optimizer_->step();
     if (encoder_trains()) {
       allreduce_gradients(comm_, encoder_params, none);
@@ -174,7 +228,27 @@ FederatedTrainer::Forward FederatedTrainer::forward_sparse(const torch::Tensor& 
   return f;
 }
 
+FederatedTrainer::Forward FederatedTrainer::forward_local(const torch::Tensor& features, bool train) {
+  Forward f;
+  f.features = features;  // with a trained encoder, its graph: the loss backpropagates into it here
+  f.gate_logits = gate_->forward(features);
+  {
+    torch::AutoGradMode grad_mode(train && (options_.joint || encoder_trains()));
+    std::vector<torch::Tensor> logits;
+    for (auto& e : replicas_) logits.push_back(pad_logits(e->forward(features), c_max_));
+    f.stacked = torch::stack(logits, 1);
+  }
+  // Every routing policy on the full stack: an expert a row is not routed to weighs 0 in it.
+  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
+  if (train) {  // every rank's batch size (the loss weights each rank's rows by its share)
+    const auto rows = comm_.allgather_rows(torch::tensor({features.size(0)}, torch::kInt64));
+    f.counts.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + rows.numel());
+  }
+  return f;
+}
+
 FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
+  if (experts_exchanged()) return forward_local(features, train);
   if (router_.sparse(comm_.size())) return forward_sparse(features, train);
   Forward f;
   f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
@@ -190,6 +264,7 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
 
 CollaborativeStep FederatedTrainer::collaborative_step() {
   const double comm_before = comm_.stats().seconds();
+  if (experts_exchanged()) sync_experts();
   const auto batch = shard_->next_train_features(encoder_, options_.batch_size, encoder_trains());
   auto f = forward(batch.features, true);
   std::int64_t total_rows = 0;
@@ -211,13 +286,17 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
                                options_.loss.balance * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
+  for (auto& o : replica_optimizers_) {
+    if (o) o->zero_grad();
+  }
   if (encoder_trains()) encoder_optimizer_->zero_grad();
   ++gate_steps_taken_;
   local_objective.backward();
   // Back across ranks: each expert's logit gradients to its owner (--joint: its
   // own step; a trained encoder: through the expert to its input rows), then those
   // rows' gradients to their owners, whose encoder backpropagates them with the gate's.
-  if (options_.joint || encoder_trains()) {
+  // (With --exchange experts every expert and the encoder ran here: the backward above reached them.)
+  if (!experts_exchanged() && (options_.joint || encoder_trains())) {
     std::vector<torch::Tensor> grads;
     for (std::int64_t q = 0; q < f.stacked.size(1); ++q) {
       auto g = f.stacked.grad().select(1, q);
@@ -225,7 +304,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     }
     f.own_logits.backward(return_logit_grads(comm_, grads));
   }
-  if (encoder_trains()) {
+  if (!experts_exchanged() && encoder_trains()) {
     const auto& input_grad = f.expert_input.grad();
     const auto through_experts =
         return_feature_grads(comm_, input_grad.defined() ? input_grad : torch::zeros_like(f.expert_input),
@@ -238,6 +317,12 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
   auto reduced = gate_->parameters();
   for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
+  // --exchange experts with --joint: every replica's gradients, summed so that every replica steps alike.
+  if (experts_exchanged() && options_.joint) {
+    for (auto& e : replicas_) {
+      for (const auto& p : e->parameters()) reduced.push_back(p);
+    }
+  }
   // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
   const bool finite = std::isfinite(local_objective.item<double>()) && gradients_finite(reduced);
@@ -285,7 +370,12 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   step.gate_grad = flatten_gradients(gate_params);
   gate_optimizer_->step();
   if (encoder_trains()) encoder_optimizer_->step();
-  if (options_.joint) expert_optimizer_->step();
+  if (options_.joint) {
+    expert_optimizer_->step();
+    for (auto& o : replica_optimizers_) {
+      if (o) o->step();
+    }
+  }
   gate_comm_seconds_ += comm_.stats().seconds() - comm_before;
   return step;
 }
@@ -296,7 +386,11 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   const auto chunks = DomainShard::chunks(data.labels.size(), options_.eval_batch);
   // Every rank takes part in as many exchanges as the rank with most chunks.
   auto rounds = torch::tensor({static_cast<std::int64_t>(chunks.size())}, torch::kInt64);
-  comm_.allreduce_max(rounds);
+  if (experts_exchanged()) {
+    sync_experts();  // then every rank evaluates its own rows alone
+  } else {
+    comm_.allreduce_max(rounds);
+  }
   std::vector<std::int64_t> moe_pred, expert_pred;
   std::vector<double> util_sum(static_cast<std::size_t>(comm_.size()), 0.0), top1(util_sum.size(), 0.0);
   std::vector<RoutingSample> routing;
@@ -328,11 +422,24 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   return reports;
 }
 
+std::string FederatedTrainer::replica_fingerprints() const {
+  std::string out;
+  for (const auto& e : replicas_) out += hex64(parameter_fingerprint(*e)) + " ";
+  return out;
+}
+
 void FederatedTrainer::check_replicas() {
   const auto fps = comm_.allgather_strings(hex64(gate_fingerprint()));
   if (auto bad = ranks_differing(fps); !bad.empty()) {
     throw AgreedError("gate replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + fps[0] + ", " +
                       bad);
+  }
+  if (experts_exchanged()) {
+    const auto all = comm_.allgather_strings(replica_fingerprints());
+    if (auto bad = ranks_differing(all); !bad.empty()) {
+      throw AgreedError("expert replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + all[0] +
+                        ", " + bad);
+    }
   }
   if (!encoder_trains()) return;  // a frozen encoder was checked at start-up
   const auto encoders = comm_.allgather_strings(hex64(encoder_fingerprint()));
@@ -373,6 +480,7 @@ void FederatedTrainer::import_state(const TrainerState& state) {
   import_encoder(encoder_, encoder_optimizer_.get(), state.encoder);
   const auto& own = state.experts[rank];
   import_module(*expert_, *expert_optimizer_, own.tensors, "expert " + std::to_string(rank) + " (" + own.domain + ")");
+  experts_stale_ = true;
   shard_->sampler.seek(own.sampler_epoch, own.sampler_cursor);
 }
 

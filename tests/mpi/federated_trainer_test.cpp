@@ -5,10 +5,13 @@
 // sizes) and heterogeneous class counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <tuple>
 
 #include "moecollab/comm/agreement.h"
+#include "moecollab/model/expert.h"
 #include "moecollab/model/fingerprint.h"
+#include "moecollab/train/exchange.h"
 #include "moecollab/train/federated_trainer.h"
 #include "moecollab/train/fusion.h"
 #include "moecollab/train/local_trainer.h"
@@ -231,6 +234,138 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
 INSTANTIATE_TEST_SUITE_P(EncoderTrain, FederatedFineTuning,
                          ::testing::Values(std::make_tuple("all", false, 0), std::make_tuple("top:1", true, 0),
                                            std::make_tuple("all", false, 1), std::make_tuple("top:2", true, 2)));
+
+// --exchange experts: every expert is all-gathered once it changed and each rank mixes all
+// of them on its own rows; only gradients cross ranks. The same computation as the features
+// exchange and the single process: (joint, top_k, encoder-train).
+class ExpertsExchange : public ::testing::TestWithParam<std::tuple<bool, int, const char*>> {};
+
+TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
+  auto& comm = world();
+  const auto [joint, top_k, spec] = GetParam();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.local_steps = 5;
+  options.joint = joint;
+  options.routing.top_k = top_k;
+  options.loss = {0.05, 0.3, false};
+  options.encoder_training = parse_encoder_training(spec);
+  options.encoder_lr = 1e-3;
+  LocalTrainer local(options, domains, tokenizer);
+  FederatedTrainer features(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  auto experts_options = options;
+  experts_options.exchange = ExchangeMode::kExperts;
+  FederatedTrainer fed(experts_options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  ASSERT_EQ(fed.exchange(), ExchangeMode::kExperts);
+  const auto r = static_cast<std::size_t>(comm.rank());
+  if (top_k > 0) {
+    spread_gate(local.gate());
+    spread_gate(features.gate());
+    spread_gate(fed.gate());
+  }
+  local.local_phase();
+  features.local_phase();
+  fed.local_phase();
+  const auto offset = row_offset(domains, options, comm.rank());
+  for (int step = 0; step < 3; ++step) {
+    const auto what = "step " + std::to_string(step);
+    const auto ref = local.collaborative_step();
+    const auto via_features = features.collaborative_step();
+    const auto got = fed.collaborative_step();
+    expect_same_step(got, ref, offset, 1e-5, what + " against one process");
+    expect_same_step(got, via_features, 0, 1e-5, what + " against the features exchange");
+    if (joint) {  // this rank's expert took the gradient summed over every rank's rows
+      expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
+                   1e-5, what + ": expert gradient");
+    }
+    if (options.encoder_training.any()) {
+      const auto ref_grad = flatten_gradients(encoder_grads(local.encoder()));
+      EXPECT_GT(ref_grad.abs().max().item<double>(), 0.0) << what;
+      expect_close(flatten_gradients(encoder_grads(fed.encoder())), ref_grad, 1e-5, what + ": encoder gradient");
+      expect_identical_encoders(comm, fed, what);
+    }
+    // Every rank's E expert replicas are bit-identical (with --joint they all stepped).
+    const auto replicas = comm.allgather_strings(fed.replica_fingerprints());
+    EXPECT_EQ(std::count(replicas[0].begin(), replicas[0].end(), ' '), comm.size()) << replicas[0];
+    for (const auto& fp : replicas) EXPECT_EQ(fp, replicas[0]) << what;
+  }
+  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5,
+               "expert after 3 steps");
+  // Whole rounds: the same metrics as the features exchange, and run_round's own check that every
+  // rank's gate, encoder and E expert replicas are bit-identical (it throws otherwise).
+  const auto a = fed.run_round();
+  const auto b = features.run_round();
+  if (comm.rank() == 0) {
+    for (std::size_t d = 0; d < b.domains.size(); ++d) {
+      EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 1e-12) << d;
+      EXPECT_NEAR(a.domains[d].expert.accuracy, b.domains[d].expert.accuracy, 1e-12) << d;
+      for (std::size_t e = 0; e < b.utilization.size(); ++e) {
+        EXPECT_NEAR(a.domains[d].utilization[e], b.domains[d].utilization[e], 1e-5);
+      }
+    }
+  }
+  const auto fps = comm.allgather_strings(std::to_string(fed.gate_fingerprint()));
+  for (const auto& fp : fps) EXPECT_EQ(fp, fps[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(JointTopKEncoder, ExpertsExchange,
+                         ::testing::Values(std::make_tuple(false, 0, "none"), std::make_tuple(true, 0, "none"),
+                                           std::make_tuple(false, 1, "none"), std::make_tuple(true, 2, "none"),
+                                           std::make_tuple(false, 0, "all"), std::make_tuple(true, 1, "top:1")));
+
+// The bytes of a round's gate phase and evaluation, counted by the communicator, against the formula
+// of exchange.h (docs/federated.md), for both exchanges; auto picks the smaller.
+TEST(ExpertsExchange, BytesMatchTheFormulaAndAutoPicksTheSmaller) {
+  auto& comm = world();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  for (bool joint : {false, true}) {
+    std::uint64_t measured[2] = {0, 0};
+    for (auto mode : {ExchangeMode::kFeatures, ExchangeMode::kExperts}) {
+      auto options = testing::small_options();
+      options.joint = joint;
+      options.gate_steps = 6;
+      options.exchange = mode;
+      FederatedTrainer fed(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+      fed.local_phase();
+      const auto before = comm.stats().bytes_sent();
+      for (int step = 0; step < options.gate_steps; ++step) fed.collaborative_step();
+      fed.evaluate(Split::kVal);
+      auto sent = torch::tensor({static_cast<std::int64_t>(comm.stats().bytes_sent() - before)}, torch::kInt64);
+      comm.allreduce_sum(sent);
+      ExchangeSizes z;
+      z.ranks = comm.size();
+      z.batch = static_cast<std::int64_t>(options.batch_size);
+      z.hidden = options.encoder.hidden;
+      z.c_max = *std::max_element(fed.class_counts().begin(), fed.class_counts().end());
+      z.gate_steps = options.gate_steps;
+      for (const auto& d : domains) z.val_rows += static_cast<std::int64_t>(d.val.size());
+      for (auto c : fed.class_counts()) z.expert_params += expert_parameter_count(z.hidden, options.adapter, c);
+      z.gate_params = z.hidden * comm.size() + comm.size();
+      z.joint = joint;
+      // Domain 1's batch is smaller than b: the formula (b on every rank) is an upper bound there.
+      // Plus evaluate's metric gather (one row of 5 + 2E doubles per rank), the same in both modes.
+      const auto W = static_cast<std::int64_t>(comm.size());
+      const auto formula = static_cast<double>(bytes_per_round(mode, z) + W * (5 + 2 * W) * 8 * (W - 1));
+      const auto got = static_cast<double>(sent.item<std::int64_t>());
+      const auto what = describe(mode) + (joint ? " --joint" : "");
+      EXPECT_LE(got, formula * 1.05) << what;
+      EXPECT_GE(got, formula * (mode == ExchangeMode::kFeatures ? 0.6 : 0.95)) << what;
+      measured[mode == ExchangeMode::kExperts ? 1 : 0] = sent.item<std::int64_t>();
+      if (comm.rank() == 0) std::cout << what << ": " << got << " bytes, formula " << formula << std::endl;
+      if (mode == ExchangeMode::kExperts) {
+        auto auto_options = options;
+        auto_options.exchange = ExchangeMode::kAuto;
+        FederatedTrainer chosen(auto_options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+        EXPECT_EQ(chosen.exchange(), choose_exchange(z));
+        EXPECT_NE(chosen.exchange_reason().find(describe(chosen.exchange()) + ": "), std::string::npos)
+            << chosen.exchange_reason();
+      }
+    }
+  }
+}
 
 TEST(FederatedFineTuning, WholeRoundsEqualSingleProcessAndResumeFromState) {
   auto& comm = world();

@@ -24,6 +24,9 @@ struct ExpertConfig {
   std::int64_t intermediate = 0;
 };
 
+// Parameters of an expert without LoRA: adapter down (k·d + k) and up (d·k + d), head c·d + c.
+std::int64_t expert_parameter_count(std::int64_t hidden, std::int64_t adapter, std::int64_t classes);
+
 class ExpertImpl : public torch::nn::Module {
  public:
   explicit ExpertImpl(const ExpertConfig& config);

@@ -9,9 +9,12 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "moecollab/comm/communicator.h"
+#include "moecollab/train/train_options.h"
 
 namespace moecollab {
 
@@ -42,6 +45,32 @@ torch::Tensor return_feature_grads(Communicator& comm, const torch::Tensor& inpu
 // gradient w.r.t. expert q's logits) goes to rank q. Returns the B×c_max
 // gradient w.r.t. this rank's expert's logits, rows in rank order.
 torch::Tensor return_logit_grads(Communicator& comm, const std::vector<torch::Tensor>& grads);
+
+// --exchange: "features", "experts" or "auto"; Error naming the option otherwise. And the inverse.
+ExchangeMode parse_exchange_mode(const std::string& text);
+std::string describe(ExchangeMode mode);
+
+// What the bytes of a federated round depend on (docs/federated.md, "Bytes per round").
+struct ExchangeSizes {
+  std::int64_t ranks = 1;           // W = E
+  std::int64_t batch = 32;          // rows per rank per gate step
+  std::int64_t hidden = 128;        // d
+  std::int64_t c_max = 2;           // largest label count
+  std::int64_t gate_steps = 50;     // per round
+  std::int64_t val_rows = 0;        // all ranks' validation rows (evaluated once per round)
+  std::int64_t expert_params = 0;   // Σ_q parameters of expert q (adapter + head)
+  std::int64_t gate_params = 0;     // d·E + E
+  std::int64_t encoder_params = 0;  // trained encoder parameters (0 while frozen)
+  bool joint = false;               // --joint: experts train in the gate phase (with their Adam state)
+};
+
+// Bytes all ranks send per round in the gate phase and evaluation with `mode` (kFeatures or
+// kExperts; dense routing), counted as CommStats counts them (float32 payloads; an all-gather
+// once per other rank, an all-reduce once per rank). The local phase and the end-of-round
+// metric gathers are the same in both modes and left out.
+std::uint64_t bytes_per_round(ExchangeMode mode, const ExchangeSizes& sizes);
+// "experts: 1.2 MB per round against 11.0 MB with features" (kAuto picks the smaller).
+ExchangeMode choose_exchange(const ExchangeSizes& sizes, std::string* why = nullptr);
 
 // ḡ over all ranks' rows, differentiable w.r.t. this rank's gate weights only:
 // (Σ_local g + stop_grad(Σ_other ranks g)) / total_rows. Summed over ranks, the

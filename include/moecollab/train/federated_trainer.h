@@ -15,6 +15,12 @@
 //      encoder's gradients join the gate's in the same fused all-reduce);
 //   3. evaluation of every rank's validation split through the same exchange,
 //      metrics gathered to rank 0.
+// With --exchange experts, steps 2 and 3 send no per-text tensor: every
+// expert (parameters; with --joint also its Adam state) is all-gathered once
+// when it changed, so every rank holds an identical replica of every expert,
+// and each rank mixes all E experts on its own rows. Only the E numbers of ḡ
+// and the fused gradients (gate, trained encoder, with --joint every expert:
+// summed, so every replica takes the same step) cross ranks.
 // All public methods are collective: every rank calls them in the same order.
 // It equals LocalTrainer on the same data and seeds (tests/mpi prove it).
 #pragma once
@@ -57,7 +63,16 @@ class FederatedTrainer {
   // Label names of every domain, in rank order.
   const std::vector<std::vector<std::string>>& domain_labels() const { return domain_labels_; }
 
-  Expert& expert() { return expert_; }
+  // This rank's expert (to change it, as integrate does: the replicas are re-gathered before they are next used).
+  Expert& expert() {
+    experts_stale_ = true;
+    return expert_;
+  }
+  // The exchange this run uses (kAuto resolved) and, for kAuto, why.
+  ExchangeMode exchange() const { return exchange_; }
+  const std::string& exchange_reason() const { return exchange_reason_; }
+  // --exchange experts: the fingerprints of this rank's E expert replicas ("hex hex ... "); "" otherwise.
+  std::string replica_fingerprints() const;
   Gate& gate() { return gate_; }
   const std::vector<std::string>& domain_names() const { return domain_names_; }
   const DomainShard& shard() const { return *shard_; }  // this rank's
@@ -88,6 +103,11 @@ class FederatedTrainer {
   Forward forward(const torch::Tensor& features, bool train);
   // Sparse routing: each row's features go only to its routed experts (all-to-all-v both ways).
   Forward forward_sparse(const torch::Tensor& features, bool train);
+  // --exchange experts: every expert replica on this rank's own rows (no exchange).
+  Forward forward_local(const torch::Tensor& features, bool train);
+  // --exchange experts: re-gathers every expert where any rank's changed since (collective).
+  void sync_experts();
+  bool experts_exchanged() const { return exchange_ == ExchangeMode::kExperts; }
   bool encoder_trains() const { return encoder_optimizer_ != nullptr; }
   // With a trained encoder: the expert's input keeps its gradient; the expert's forward its graph.
   void score_rows(Forward& f, torch::Tensor input, bool train);
@@ -107,6 +127,13 @@ class FederatedTrainer {
   std::vector<std::vector<std::string>> domain_labels_;
   std::vector<std::int64_t> class_counts_;
   std::int64_t c_max_ = 0;
+  ExchangeMode exchange_ = ExchangeMode::kFeatures;
+  std::string exchange_reason_;
+  // --exchange experts: expert q's replica (replicas_[rank] is expert_) and, with --joint, its
+  // optimizer (null at this rank's own: expert_optimizer_ is its).
+  std::vector<Expert> replicas_;
+  std::vector<std::unique_ptr<torch::optim::Adam>> replica_optimizers_;
+  bool experts_stale_ = true;
   int round_ = 0;
   double gate_comm_seconds_ = 0;       // this round's, so far
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages

@@ -18,6 +18,14 @@ struct CacheProgress;  // train/domain_shard.h
 
 namespace moecollab {
 
+// How the ranks of a federated gate phase cooperate (--exchange; bytes by formula in train/exchange.h).
+enum class ExchangeMode {
+  kFeatures,  // every rank's batch features go to every expert's owner, logits come back (the paper's design)
+  kExperts,   // every expert's parameters are all-gathered once per round; each rank mixes all E experts on
+              // its own rows, and only gradients (and the E numbers of the global mean gate) cross ranks
+  kAuto,      // whichever of the two sends fewer bytes per round, by the formula
+};
+
 struct TrainOptions {
   EncoderConfig encoder;             // vocab_size is filled from the tokenizer
   std::string encoder_dir;           // a Hugging Face BERT directory to load; empty: the random default encoder
@@ -45,6 +53,8 @@ struct TrainOptions {
   // While the encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
   bool feature_cache = true;
+  // What crosses ranks in the gate phase and evaluation (FederatedTrainer; one process has no exchange).
+  ExchangeMode exchange = ExchangeMode::kFeatures;
   // Called every few seconds while the feature cache fills (the CLI prints it; empty: silent).
   std::function<void(const CacheProgress&)> cache_progress;
   // How the gate routes rows to experts (model/router.h): dense, as in the paper, unless top-k.
