@@ -18,5 +18,6 @@ int expert_main(int argc, char** argv);
 int registry_main(int argc, char** argv);
 int integrate_main(int argc, char** argv);
 int baseline_main(int argc, char** argv);
+int exchange_bytes_main(int argc, char** argv);
 
 }  // namespace moecollab::cli

@@ -35,6 +35,8 @@ const Command kCommands[] = {
      "one job-array task's (lambda1, lambda2, seed) of a sweep grid, as shell assignments (slurm/)"},
     {"sweep-summary", moecollab::cli::sweep_summary_main,
      "every run of a sweep grid: final metrics as a table, summary.csv and summary.h5"},
+    {"exchange-bytes", moecollab::cli::exchange_bytes_main,
+     "bytes per round of --exchange features and experts by the formula, at the sizes given (JSON)"},
     {"baseline", moecollab::cli::baseline_main,
      "bag-of-words baselines per domain (naive Bayes, logistic regression) on the mixture's splits"},
     {"train-local", moecollab::cli::train_local_main,

@@ -125,8 +125,8 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "expert-lora", po::value(&t.expert_lora.rank)->default_value(t.expert_lora.rank),
       "per-expert adaptation of the frozen shared encoder: each expert's own LoRA of rank R on the attention and "
       "feed-forward projections of the top --expert-lora-layers layers, trained with its adapter and head "
-      "(h_i = Encoder_i(x) as in the paper; E + 1 top-layer passes per text). 0: off. train-local only: the "
-      "federated features exchange refuses it (it would have to send sequence hidden states)")(
+      "(h_i = Encoder_i(x) as in the paper; E + 1 top-layer passes per text). 0: off. In `train` it needs "
+      "--exchange experts (the features exchange would have to send sequence hidden states)")(
       "expert-lora-layers", po::value(&t.expert_lora.layers)->default_value(t.expert_lora.layers),
       "how many of the encoder's top layers each expert's LoRA adapts (--expert-lora)")(
       "exchange", po::value<std::string>()->default_value("features")->notifier([&t](const std::string& v) {

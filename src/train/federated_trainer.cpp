@@ -64,16 +64,16 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
     encoder_ = make_encoder(options_);
     check_train_options(options_);
     router_ = Router(options_.routing);
-    if (options_.expert_lora.enabled()) {
+    if (options_.expert_lora.enabled() && options_.exchange == ExchangeMode::kFeatures) {
       // Expert q would need every row's b×L×d states below its adapted layers, not
       // the b×d features: max-length times the bytes of the exchange.
       throw Error(
-          "--expert-lora (per-expert encoder adaptation) is not available in the federated features "
-          "exchange: every expert would need each text's sequence hidden states (--max-length " +
+          "--expert-lora (per-expert encoder adaptation) is not available in the features exchange: "
+          "every expert would need each text's sequence hidden states (--max-length " +
           std::to_string(options_.max_length) +
-          " times the bytes of the b×d features) and would run its "
-          "adapted layers on every rank's texts. Train it in one process (moecollab train-local), or "
-          "fine-tune the shared encoder federatedly (--encoder-train)");
+          " times the bytes of the b×d features) and would run its adapted layers on every rank's texts. "
+          "Use --exchange experts (every rank runs every expert's adapted layers on its own texts), or "
+          "train in one process (moecollab train-local)");
     }
   });
   encoder_->eval();
@@ -116,7 +116,10 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
   gate_optimizer_ = make_optimizer(*gate_, options_.gate_lr);
 
   exchange_ = options_.exchange;
-  if (exchange_ == ExchangeMode::kAuto) {
+  if (exchange_ == ExchangeMode::kAuto && options_.expert_lora.enabled()) {
+    exchange_ = ExchangeMode::kExperts;
+    exchange_reason_ = "experts: --expert-lora runs every expert's adapted layers on the rows' own rank";
+  } else if (exchange_ == ExchangeMode::kAuto) {
     ExchangeSizes z;
     z.ranks = comm_.size();
     z.batch = static_cast<std::int64_t>(options_.batch_size);
@@ -228,27 +231,28 @@ FederatedTrainer::Forward FederatedTrainer::forward_sparse(const torch::Tensor& 
   return f;
 }
 
-FederatedTrainer::Forward FederatedTrainer::forward_local(const torch::Tensor& features, bool train) {
+FederatedTrainer::Forward FederatedTrainer::forward_local(const EncoderViews& views, bool train) {
+  // The single process's mixture (train/mixture.h) over this rank's replicas of every expert.
+  const auto out = mixture_forward(replicas_, gate_, views, train && (options_.joint || encoder_trains()), router_);
   Forward f;
-  f.features = features;  // with a trained encoder, its graph: the loss backpropagates into it here
-  f.gate_logits = gate_->forward(features);
-  {
-    torch::AutoGradMode grad_mode(train && (options_.joint || encoder_trains()));
-    std::vector<torch::Tensor> logits;
-    for (auto& e : replicas_) logits.push_back(pad_logits(e->forward(features), c_max_));
-    f.stacked = torch::stack(logits, 1);
-  }
-  // Every routing policy on the full stack: an expert a row is not routed to weighs 0 in it.
-  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
+  f.features = views.shared;  // with a trained encoder, its graph: the loss backpropagates into it here
+  f.gate_logits = out.gate_logits;
+  f.stacked = out.expert_logits;
+  f.mixed = out.mixed;
   if (train) {  // every rank's batch size (the loss weights each rank's rows by its share)
-    const auto rows = comm_.allgather_rows(torch::tensor({features.size(0)}, torch::kInt64));
+    const auto rows = comm_.allgather_rows(torch::tensor({views.shared.size(0)}, torch::kInt64));
     f.counts.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + rows.numel());
   }
   return f;
 }
 
+EncoderViews FederatedTrainer::views_of(Split split, const std::vector<std::size_t>& rows) {
+  if (!options_.expert_lora.enabled()) return {shard_->features(encoder_, split, rows).features, {}};
+  return encode_views(encoder_, replicas_, gather_batch(shard_->split(split), rows, shard_->pad_id), false);
+}
+
 FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& features, bool train) {
-  if (experts_exchanged()) return forward_local(features, train);
+  if (experts_exchanged()) return forward_local({features, {}}, train);
   if (router_.sparse(comm_.size())) return forward_sparse(features, train);
   Forward f;
   f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
@@ -265,8 +269,16 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
 CollaborativeStep FederatedTrainer::collaborative_step() {
   const double comm_before = comm_.stats().seconds();
   if (experts_exchanged()) sync_experts();
-  const auto batch = shard_->next_train_features(encoder_, options_.batch_size, encoder_trains());
-  auto f = forward(batch.features, true);
+  FeatureBatch batch;
+  Forward f;
+  if (experts_exchanged() && options_.expert_lora.enabled()) {  // every expert's own view of this rank's texts
+    const auto tokens = shard_->next_train_batch(options_.batch_size);
+    f = forward_local(encode_views(encoder_, replicas_, tokens, options_.joint), true);
+    batch = {f.features, tokens.labels};
+  } else {
+    batch = shard_->next_train_features(encoder_, options_.batch_size, encoder_trains());
+    f = forward(batch.features, true);
+  }
   std::int64_t total_rows = 0;
   for (auto n : f.counts) total_rows += n;
   const double share = static_cast<double>(batch.labels.size(0)) / static_cast<double>(total_rows);
@@ -396,13 +408,14 @@ std::vector<DomainReport> FederatedTrainer::evaluate(Split split) {
   std::vector<RoutingSample> routing;
   const auto own = static_cast<std::int64_t>(comm_.rank());
   for (std::int64_t i = 0; i < rounds.item<std::int64_t>(); ++i) {
-    torch::Tensor features;
+    EncoderViews views;
     if (i < static_cast<std::int64_t>(chunks.size())) {
-      features = shard_->features(encoder_, split, chunks[static_cast<std::size_t>(i)]).features;
+      views = views_of(split, chunks[static_cast<std::size_t>(i)]);
     } else {
-      features = torch::zeros({0, options_.encoder.hidden});
+      views.shared = torch::zeros({0, options_.encoder.hidden});
     }
-    const auto f = forward(features, false);
+    const auto& features = views.shared;
+    const auto f = experts_exchanged() ? forward_local(views, false) : forward(features, false);
     if (features.size(0) == 0) continue;
     const auto moe = predictions(f.mixed, shard_->classes);
     record_routing(routing, f.gate_logits, moe, data.labels, chunks[static_cast<std::size_t>(i)].front(),
@@ -435,7 +448,8 @@ void FederatedTrainer::check_replicas() {
                       bad);
   }
   if (experts_exchanged()) {
-    const auto all = comm_.allgather_strings(replica_fingerprints());
+    // One 64-bit hash of this rank's E fingerprints (gathering all of them would be W^3 bytes).
+    const auto all = comm_.allgather_strings(hex64(fnv1a(replica_fingerprints())));
     if (auto bad = ranks_differing(all); !bad.empty()) {
       throw AgreedError("expert replicas diverged after round " + std::to_string(round_) + ": rank 0 has " + all[0] +
                         ", " + bad);

@@ -69,6 +69,7 @@ case_ world_size_not_domains "has 4 domains" "${mpi4[@]:0:3}" 3 "$bin" train $da
 case_ option_twice_mpi "option '--rounds' cannot be specified more than once" "${mpi4[@]}" "$bin" train $data \
   "${small[@]}" --rounds 2
 case_ same_domain_twice "domain 'data/quotes' is given twice (ranks 0 and 1)" "${mpi4[@]}" "$bin" train --domain data/quotes --domain data/quotes --domain data/software --domain data/lexicon "${small[@]}"
+case_ exchange_unknown "--exchange must be 'features', 'experts' or 'auto', not 'pixels'" "${mpi4[@]}" "$bin" train $data --exchange pixels "${small[@]}"
 mkdir -p "$work/site-b"
 cp -r data/language "$work/site-b/quotes"
 case_ same_domain_name "two domains are both named 'quotes' (--domain data/quotes for rank 0, --domain $work/site-b/quotes for rank 1); name them apart with --domain NAME=PATH" \

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "moecollab/comm/agreement.h"
@@ -250,10 +251,14 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
   options.joint = joint;
   options.routing.top_k = top_k;
   options.loss = {0.05, 0.3, false};
-  options.encoder_training = parse_encoder_training(spec);
+  // "lora": per-expert LoRA (--expert-lora 2), which only the experts exchange can run.
+  const bool lora = std::string(spec) == "lora";
+  options.encoder_training = parse_encoder_training(lora ? "none" : spec);
   options.encoder_lr = 1e-3;
+  if (lora) options.expert_lora = {2, 1};
   LocalTrainer local(options, domains, tokenizer);
-  FederatedTrainer features(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  std::optional<FederatedTrainer> features;
+  if (!lora) features.emplace(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
   auto experts_options = options;
   experts_options.exchange = ExchangeMode::kExperts;
   FederatedTrainer fed(experts_options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
@@ -261,20 +266,20 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
   const auto r = static_cast<std::size_t>(comm.rank());
   if (top_k > 0) {
     spread_gate(local.gate());
-    spread_gate(features.gate());
+    if (features) spread_gate(features->gate());
     spread_gate(fed.gate());
   }
   local.local_phase();
-  features.local_phase();
+  if (features) features->local_phase();
   fed.local_phase();
   const auto offset = row_offset(domains, options, comm.rank());
   for (int step = 0; step < 3; ++step) {
     const auto what = "step " + std::to_string(step);
     const auto ref = local.collaborative_step();
-    const auto via_features = features.collaborative_step();
+    const auto via_features = features ? features->collaborative_step() : CollaborativeStep{};
     const auto got = fed.collaborative_step();
     expect_same_step(got, ref, offset, 1e-5, what + " against one process");
-    expect_same_step(got, via_features, 0, 1e-5, what + " against the features exchange");
+    if (features) expect_same_step(got, via_features, 0, 1e-5, what + " against the features exchange");
     if (joint) {  // this rank's expert took the gradient summed over every rank's rows
       expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
                    1e-5, what + ": expert gradient");
@@ -296,7 +301,7 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
   // Whole rounds: the same metrics as the features exchange, and run_round's own check that every
   // rank's gate, encoder and E expert replicas are bit-identical (it throws otherwise).
   const auto a = fed.run_round();
-  const auto b = features.run_round();
+  const auto b = features ? features->run_round() : local.run_round();
   if (comm.rank() == 0) {
     for (std::size_t d = 0; d < b.domains.size(); ++d) {
       EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 1e-12) << d;
@@ -313,7 +318,8 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
 INSTANTIATE_TEST_SUITE_P(JointTopKEncoder, ExpertsExchange,
                          ::testing::Values(std::make_tuple(false, 0, "none"), std::make_tuple(true, 0, "none"),
                                            std::make_tuple(false, 1, "none"), std::make_tuple(true, 2, "none"),
-                                           std::make_tuple(false, 0, "all"), std::make_tuple(true, 1, "top:1")));
+                                           std::make_tuple(false, 0, "all"), std::make_tuple(true, 1, "top:1"),
+                                           std::make_tuple(true, 0, "lora"), std::make_tuple(false, 2, "lora")));
 
 // The bytes of a round's gate phase and evaluation, counted by the communicator, against the formula
 // of exchange.h (docs/federated.md), for both exchanges; auto picks the smaller.

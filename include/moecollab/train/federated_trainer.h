@@ -103,8 +103,11 @@ class FederatedTrainer {
   Forward forward(const torch::Tensor& features, bool train);
   // Sparse routing: each row's features go only to its routed experts (all-to-all-v both ways).
   Forward forward_sparse(const torch::Tensor& features, bool train);
-  // --exchange experts: every expert replica on this rank's own rows (no exchange).
-  Forward forward_local(const torch::Tensor& features, bool train);
+  // --exchange experts: every expert replica on this rank's own rows (no exchange); with
+  // --expert-lora each reads its own view.
+  Forward forward_local(const EncoderViews& views, bool train);
+  // This rank's rows of a split as the gate and the experts read them (evaluation).
+  EncoderViews views_of(Split split, const std::vector<std::size_t>& rows);
   // --exchange experts: re-gathers every expert where any rank's changed since (collective).
   void sync_experts();
   bool experts_exchanged() const { return exchange_ == ExchangeMode::kExperts; }
