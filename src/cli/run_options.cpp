@@ -141,6 +141,13 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
       "route each text to its K highest-weighted experts only (weights renormalised over them; features "
       "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")(
+      "topk-weights", po::value<std::string>()->default_value("renormalised")->notifier([&t](const std::string& v) {
+        if (v != "renormalised" && v != "unnormalised")
+          throw Error("--topk-weights must be 'renormalised' or 'unnormalised', not '" + v + "'");
+        t.routing.unnormalised = v == "unnormalised";
+      }),
+      "with --top-k: weigh the chosen experts by their softmax weights renormalised to sum to 1, or as they "
+      "are (unnormalised, Switch Transformer style: at --top-k 1 the task loss keeps training the gate)")(
       "on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
         if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
         t.stop_on_nonfinite = v == "stop";

@@ -21,9 +21,12 @@ torch::Tensor Router::weights(const torch::Tensor& gate_logits) const {
   const auto g = torch::softmax(gate_logits, 1);
   if (!sparse(gate_logits.size(1))) return g;
   const auto kept = g * routed(gate_logits).to(g.scalar_type());
-  return kept / kept.sum(1, /*keepdim=*/true);
+  return config_.unnormalised ? kept : kept / kept.sum(1, /*keepdim=*/true);
 }
 
-std::string Router::name() const { return config_.top_k > 0 ? "top-" + std::to_string(config_.top_k) : "dense"; }
+std::string Router::name() const {
+  if (config_.top_k == 0) return "dense";
+  return "top-" + std::to_string(config_.top_k) + (config_.unnormalised ? " (unnormalised)" : "");
+}
 
 }  // namespace moecollab

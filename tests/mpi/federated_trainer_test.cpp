@@ -321,6 +321,35 @@ INSTANTIATE_TEST_SUITE_P(JointTopKEncoder, ExpertsExchange,
                                            std::make_tuple(false, 0, "all"), std::make_tuple(true, 1, "top:1"),
                                            std::make_tuple(true, 0, "lora"), std::make_tuple(false, 2, "lora")));
 
+// Switch-style top-1 (--topk-weights unnormalised) in both exchanges equals one process step
+// by step, and, unlike the renormalised top-1, its task loss gives the gate a gradient.
+TEST(SwitchTopK, BothExchangesEqualSingleProcessAndTheGateLearnsFromTheTask) {
+  auto& comm = world();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.local_steps = 5;
+  options.routing.top_k = 1;
+  options.routing.unnormalised = true;
+  options.loss = {0.0, 0.0, false};  // the task term alone
+  LocalTrainer local(options, domains, tokenizer);
+  auto experts_options = options;
+  experts_options.exchange = ExchangeMode::kExperts;
+  FederatedTrainer features(options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  FederatedTrainer experts(experts_options, domains[static_cast<std::size_t>(comm.rank())], tokenizer, comm);
+  for (auto* gate : {&local.gate(), &features.gate(), &experts.gate()}) spread_gate(*gate);
+  local.local_phase();
+  features.local_phase();
+  experts.local_phase();
+  const auto offset = row_offset(domains, options, comm.rank());
+  for (int step = 0; step < 3; ++step) {
+    const auto ref = local.collaborative_step();
+    EXPECT_GT(ref.gate_grad.abs().max().item<double>(), 0.0) << "step " << step << ": no task gradient at top-1";
+    expect_same_step(features.collaborative_step(), ref, offset, 1e-5, "features, step " + std::to_string(step));
+    expect_same_step(experts.collaborative_step(), ref, offset, 1e-5, "experts, step " + std::to_string(step));
+  }
+}
+
 // The bytes of a round's gate phase and evaluation, counted by the communicator, against the formula
 // of exchange.h (docs/federated.md), for both exchanges; auto picks the smaller.
 TEST(ExpertsExchange, BytesMatchTheFormulaAndAutoPicksTheSmaller) {

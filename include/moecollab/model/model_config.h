@@ -69,7 +69,7 @@ void visit_fields(Config& config, Visit&& visit) {
   visit("adapter", config.adapter);
   visit("expert_lora.rank", config.expert_lora.rank);
   visit("expert_lora.layers", config.expert_lora.layers);
-  visit("routing.top_k", config.routing.top_k);
+  visit_routing_fields(config.routing, visit);
   visit("domains", config.domains);
   visit("label_counts", config.label_counts);
 }

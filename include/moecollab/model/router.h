@@ -15,9 +15,21 @@ namespace moecollab {
 
 struct RoutingConfig {
   // 0 (or >= the number of experts): dense. k in (0, E): each row goes to its k
-  // highest-weighted experts only, weights renormalised over them.
+  // highest-weighted experts only.
   std::int64_t top_k = 0;
+  // Top-k weights: false, the kept softmax weights renormalised to sum to 1; true,
+  // the kept softmax weights as they are (Switch Transformer, Fedus et al. 2022),
+  // so that at k = 1 the task loss still trains the gate: ∂L/∂a_j = g_i(δ_ij − g_j)⟨∂L/∂y, O_i⟩.
+  bool unnormalised = false;
 };
+
+// Calls visit("routing.NAME", field) for every field of a RoutingConfig (const or not):
+// the one list of them, which ModelConfig's visit_fields (model/model_config.h) walks.
+template <typename Config, typename Visit>
+void visit_routing_fields(Config& routing, Visit&& visit) {
+  visit("routing.top_k", routing.top_k);
+  visit("routing.unnormalised", routing.unnormalised);
+}
 
 class Router {
  public:
