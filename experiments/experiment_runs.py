@@ -50,7 +50,7 @@ def run(cmd, log=None):
         with open(log, "w") as f:
             f.write(out.stdout + out.stderr)
     if out.returncode != 0:
-        sys.exit(f"reproduce: failed ({out.returncode}): {' '.join(cmd)}\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
+        sys.exit(f"{os.path.basename(sys.argv[0])}: failed ({out.returncode}): {' '.join(cmd)}\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
     return out.stdout, time.time() - started
 
 

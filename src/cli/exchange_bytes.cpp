@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "moecollab/model/expert.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/util/error.h"
 #include "options.h"
@@ -14,13 +13,13 @@ namespace moecollab::cli {
 
 int exchange_bytes_main(int argc, char** argv) {
   ExchangeSizes z;
-  std::int64_t adapter = 64, classes = 8;
+  std::int64_t ranks = 1, classes = 8;
   po::options_description options("exchange-bytes");
-  options.add_options()("ranks", po::value(&z.ranks)->default_value(z.ranks), "W: ranks = domains = experts")(
+  options.add_options()("ranks", po::value(&ranks)->default_value(ranks), "W: ranks = domains = experts")(
       "batch-size", po::value(&z.batch)->default_value(z.batch), "b: rows per rank per gate step")(
       "hidden", po::value(&z.hidden)->default_value(z.hidden), "d: the encoder's hidden size")(
       "classes", po::value(&classes)->default_value(classes), "labels of each expert (c_max = this)")(
-      "adapter", po::value(&adapter)->default_value(adapter), "k: the adapter bottleneck")(
+      "adapter", po::value(&z.adapter)->default_value(z.adapter), "k: the adapter bottleneck")(
       "gate-steps", po::value(&z.gate_steps)->default_value(z.gate_steps), "gate steps per round")(
       "val-rows", po::value(&z.val_rows)->default_value(z.val_rows), "validation rows of all ranks together")(
       "encoder-params", po::value(&z.encoder_params)->default_value(z.encoder_params),
@@ -34,12 +33,10 @@ int exchange_bytes_main(int argc, char** argv) {
           options, vm)) {
     return 0;
   }
-  if (z.ranks < 1 || z.hidden < 1 || z.batch < 1 || classes < 1 || adapter < 1) {
+  if (ranks < 1 || z.hidden < 1 || z.batch < 1 || classes < 1 || z.adapter < 1) {
     throw Error("exchange-bytes: --ranks, --hidden, --batch-size, --classes and --adapter must be at least 1");
   }
-  z.c_max = classes;
-  z.expert_params = z.ranks * expert_parameter_count(z.hidden, adapter, classes);
-  z.gate_params = z.hidden * z.ranks + z.ranks;
+  z.class_counts.assign(static_cast<std::size_t>(ranks), classes);
   std::string why;
   const auto chosen = choose_exchange(z, &why);
   nlohmann::ordered_json out{{"features", bytes_per_round(ExchangeMode::kFeatures, z)},

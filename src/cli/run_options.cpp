@@ -105,6 +105,16 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "gate-lr", real(&t.gate_lr), "Adam learning rate of the gate")(
       "lambda1", real(&t.loss.entropy), "weight of mean per-sample routing entropy H(g); > 0 sharpens routing")(
       "lambda2", real(&t.loss.balance), "weight of KL(mean g || uniform); > 0 balances expert utilization")(
+      "balance", po::value<std::string>()->default_value("kl")->notifier([&t](const std::string& v) {
+        t.loss.balance_kind = parse_balance_loss(v);
+      }),
+      "the load-balancing term: 'kl' (the paper's lambda2 * KL(mean g || uniform)), 'switch' (Switch "
+      "Transformer's switch-alpha * E * sum_i f_i P_i, f_i the share of the step's rows, all ranks', whose top-1 "
+      "is expert i and P_i their mean gate weight on it) or 'none'")(
+      "switch-alpha", real(&t.loss.switch_alpha), "alpha of --balance switch (Switch Transformer: 1e-2)")(
+      "z-loss", po::value(&t.loss.z_loss)->default_value(t.loss.z_loss, "0")->implicit_value(1e-3, "0.001"),
+      "beta of ST-MoE's router z-loss beta * mean(logsumexp(gate logits)^2), which keeps the gate's logits "
+      "small; 0: off; the option alone: 1e-3 (ST-MoE's)")(
       "balance-scope", po::value<std::string>()->default_value("global")->notifier([&t](const std::string& v) {
         if (v != "global" && v != "domain")
           throw Error("--balance-scope must be 'global' or 'domain', not '" + v + "'");
@@ -139,15 +149,35 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "with fewer bytes per round by the formula in docs/federated.md; the header line says which and why). "
       "The same computation either way. train-local has no exchange")(
       "top-k", po::value(&t.routing.top_k)->default_value(t.routing.top_k),
-      "route each text to its K highest-weighted experts only (weights renormalised over them; features "
-      "and logits cross ranks only for those K); 0 = all experts, dense as in the paper")(
-      "topk-weights", po::value<std::string>()->default_value("renormalised")->notifier([&t](const std::string& v) {
-        if (v != "renormalised" && v != "unnormalised")
-          throw Error("--topk-weights must be 'renormalised' or 'unnormalised', not '" + v + "'");
-        t.routing.unnormalised = v == "unnormalised";
+      "route each text to its K highest-weighted experts only (features and logits cross ranks only for "
+      "those K); 0 = all experts, dense as in the paper")(
+      "topk-weights",
+      po::value<std::string>()
+          ->default_value(t.routing.unnormalised ? "unnormalised" : "renormalised")
+          ->notifier([&t](const std::string& v) {
+            if (v != "renormalised" && v != "unnormalised")
+              throw Error("--topk-weights must be 'renormalised' or 'unnormalised', not '" + v + "'");
+            t.routing.unnormalised = v == "unnormalised";
+          }),
+      "with --top-k: weigh the chosen experts by their softmax weights as they are (unnormalised, Switch "
+      "Transformer style: at --top-k 1 the task loss keeps training the gate) or renormalised to sum to 1 over "
+      "the K (at --top-k 1 the weight is always 1 and only lambda1/lambda2 train the gate)")(
+      "capacity-factor", real(&t.routing.capacity_factor),
+      "with --top-k: each expert takes at most ceil(cf * K * N / E) rows per gate step, N the step's rows over "
+      "all ranks (Switch/GShard); rows claim slots in rank order, every row's first choice before any second; "
+      "0: no limit")(
+      "eval-capacity-factor", real(&t.routing.eval_capacity_factor),
+      "the same in evaluation and `predict`, per evaluated batch (--eval-batch rows of one domain); 0: no limit")(
+      "overflow", po::value<std::string>()->default_value("drop")->notifier([&t](const std::string& v) {
+        if (v != "drop" && v != "next") throw Error("--overflow must be 'drop' or 'next', not '" + v + "'");
+        t.routing.overflow_to_next = v == "next";
       }),
-      "with --top-k: weigh the chosen experts by their softmax weights renormalised to sum to 1, or as they "
-      "are (unnormalised, Switch Transformer style: at --top-k 1 the task loss keeps training the gate)")(
+      "a row whose chosen expert is full: 'drop' (it keeps its other experts; with none left its output is "
+      "zero) or 'next' (its next-best expert with room). The drop rate is on the progress line and in the "
+      "run log's /rounds/drop_rate")(
+      "noisy-gate", flag(&t.routing.noisy),
+      "noisy top-k gating (Shazeer et al. 2017): in training the gate's logits get trainable noise "
+      "eps * softplus(W_noise h), eps ~ N(0, 1); evaluation and predict route by the clean logits")(
       "on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
         if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
         t.stop_on_nonfinite = v == "stop";

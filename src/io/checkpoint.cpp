@@ -98,14 +98,16 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   c.info.model = read_model_config(file, path);
   const auto& m = c.info.model;
-  for (std::size_t i = 0; i < c.state.experts.size() || i < m.domains.size(); ++i) {
-    const bool same = i < c.state.experts.size() && i < m.domains.size() && m.domains[i] == c.state.experts[i].domain &&
-                      m.label_counts[i] == static_cast<std::int64_t>(c.state.experts[i].labels.size());
-    if (!same) {
-      throw Error(path + ": /model describes " + std::to_string(m.domains.size()) + " experts (" + join(m.domains) +
-                  ") that are not the file's " + std::to_string(c.state.experts.size()) + " in /experts, at expert " +
-                  std::to_string(i));
-    }
+  bool same = m.domains.size() == c.state.experts.size();
+  for (std::size_t i = 0; same && i < m.domains.size(); ++i) {
+    const auto& e = c.state.experts[i];
+    same = m.domains[i] == e.domain && m.label_counts[i] == static_cast<std::int64_t>(e.labels.size());
+  }
+  if (!same) {
+    throw Error(path + ": /model describes " + std::to_string(m.domains.size()) + " experts (" + join(m.domains) +
+                ") that are not the file's " + std::to_string(c.state.experts.size()) +
+                " in /experts (domains and "
+                "label counts)");
   }
   return c;
 }

@@ -2,7 +2,40 @@
 
 #include <cmath>
 
+#include "moecollab/util/error.h"
+
 namespace moecollab {
+
+BalanceLoss parse_balance_loss(const std::string& name) {
+  if (name == "kl") return BalanceLoss::kKl;
+  if (name == "switch") return BalanceLoss::kSwitch;
+  if (name == "none") return BalanceLoss::kNone;
+  throw Error("--balance must be 'kl', 'switch' or 'none', not '" + name + "'");
+}
+
+std::string describe(BalanceLoss kind) {
+  switch (kind) {
+    case BalanceLoss::kKl:
+      return "kl";
+    case BalanceLoss::kSwitch:
+      return "switch";
+    case BalanceLoss::kNone:
+      break;
+  }
+  return "none";
+}
+
+double GateLossWeights::balance_weight() const {
+  switch (balance_kind) {
+    case BalanceLoss::kKl:
+      return balance;
+    case BalanceLoss::kSwitch:
+      return switch_alpha;
+    case BalanceLoss::kNone:
+      break;
+  }
+  return 0.0;
+}
 
 torch::Tensor batch_mean_gate(const torch::Tensor& gate_probs) { return gate_probs.mean(0); }
 
@@ -24,12 +57,29 @@ torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate) {
   return (mean_gate * (mean_gate.clamp_min(1e-12).log() + log_e)).sum();
 }
 
-torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows) {
+torch::Tensor router_z_loss(const torch::Tensor& gate_logits) { return gate_logits.logsumexp(1).pow(2).mean(); }
+
+torch::Tensor balance_term(BalanceLoss kind, const torch::Tensor& gate_logits, const MeanGate& mean) {
   const auto probs = torch::softmax(gate_logits, 1);
-  auto sum = torch::zeros({}, probs.options());
+  switch (kind) {
+    case BalanceLoss::kKl:
+      return kl_to_uniform(mean(probs));
+    case BalanceLoss::kSwitch: {
+      const auto top1 = torch::one_hot(gate_logits.detach().argmax(1), gate_logits.size(1)).to(probs.scalar_type());
+      return static_cast<double>(gate_logits.size(1)) * (mean(top1).detach() * mean(probs)).sum();
+    }
+    case BalanceLoss::kNone:
+      break;
+  }
+  return (probs.sum() * 0).detach();
+}
+
+torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows,
+                                 BalanceLoss kind) {
+  auto sum = torch::zeros({}, gate_logits.options());
   std::int64_t offset = 0;
   for (auto n : rows) {
-    sum = sum + kl_to_uniform(batch_mean_gate(probs.narrow(0, offset, n)));
+    sum = sum + balance_term(kind, gate_logits.narrow(0, offset, n));
     offset += n;
   }
   return sum / static_cast<double>(rows.size());
@@ -40,8 +90,9 @@ GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& 
   GateLossTerms t;
   t.task = domain_cross_entropy(mixed_logits, labels, classes);
   t.entropy = mean_routing_entropy(gate_logits);
-  t.balance = kl_to_uniform(mean_gate(torch::softmax(gate_logits, 1)));
-  t.total = t.task + weights.entropy * t.entropy + weights.balance * t.balance;
+  t.balance = balance_term(weights.balance_kind, gate_logits, mean_gate);
+  t.z = router_z_loss(gate_logits);
+  t.total = t.task + weights.entropy * t.entropy + weights.balance_weight() * t.balance + weights.z_loss * t.z;
   return t;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "moecollab/model/expert.h"
 #include "moecollab/train/fusion.h"
 #include "moecollab/util/error.h"
 
@@ -53,6 +54,14 @@ torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_pr
   auto all_sum = local_sum.detach().clone();
   comm.allreduce_sum(all_sum);
   return (local_sum + (all_sum - local_sum.detach())) / static_cast<double>(total_rows);
+}
+
+StepLogits gather_step_logits(Communicator& comm, const torch::Tensor& own_logits) {
+  std::vector<std::int64_t> counts;
+  StepLogits step;
+  step.all = comm.allgather_rows(own_logits.detach().contiguous(), &counts);
+  for (int r = 0; r < comm.rank(); ++r) step.first += counts[static_cast<std::size_t>(r)];
+  return step;
 }
 
 void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters,
@@ -125,25 +134,29 @@ std::string describe(ExchangeMode mode) {
 }
 
 std::uint64_t bytes_per_round(ExchangeMode mode, const ExchangeSizes& z) {
-  const std::int64_t W = z.ranks, others = z.ranks - 1, f = 4, flag = 8;
+  const auto W = static_cast<std::int64_t>(z.class_counts.size()), others = W - 1;
+  const std::int64_t f = 4, flag = 8;
+  const auto c_max = z.class_counts.empty() ? 0 : *std::max_element(z.class_counts.begin(), z.class_counts.end());
+  std::int64_t expert_params = 0;  // Σ_q P_q
+  for (auto c : z.class_counts) expert_params += expert_parameter_count(z.hidden, z.adapter, c);
   const bool encoder = z.encoder_params > 0;
   // Both modes, per gate step: ḡ (E floats all-reduced) and the fused all-reduce of the gate's
   // (and a trained encoder's) gradients with the two loss shares and one finiteness flag per rank.
-  std::int64_t fused = z.gate_params + z.encoder_params + 2 + W;
+  std::int64_t fused = z.hidden * W + W + z.encoder_params + 2 + W;
   std::int64_t per_step = W * W * f, per_round = 0;
   if (mode == ExchangeMode::kFeatures) {
     const std::int64_t rows = W * z.batch;
-    per_step += rows * z.hidden * f * others + rows * others * z.c_max * f;  // features out, logits back
-    if (z.joint || encoder) per_step += rows * others * z.c_max * f;         // logit gradients to their experts
-    if (encoder) per_step += rows * z.hidden * f * others;                   // feature gradients home
-    per_round += z.val_rows * others * (z.hidden + z.c_max) * f + W * flag;  // evaluation's exchange
+    per_step += rows * z.hidden * f * others + rows * others * c_max * f;  // features out, logits back
+    if (z.joint || encoder) per_step += rows * others * c_max * f;         // logit gradients to their experts
+    if (encoder) per_step += rows * z.hidden * f * others;                 // feature gradients home
+    per_round += z.val_rows * others * (z.hidden + c_max) * f + W * flag;  // evaluation's exchange
   } else {
-    if (z.joint) fused += z.expert_params;     // every expert's gradients
+    if (z.joint) fused += expert_params;       // every expert's gradients
     per_step += W * others * flag + W * flag;  // every rank's row count; the replicas' staleness flag
     // Once per round: every expert (with --joint also its Adam moments and step counts) to every
     // other rank, packed (pack_tensors: about 60 bytes of name and shape per tensor, 6 per expert).
     const std::int64_t tensors = 6 * (z.joint ? 4 : 1), packing = W * (8 + tensors * 60 + (z.joint ? 6 * 8 : 0));
-    per_round += others * (z.expert_params * f * (z.joint ? 3 : 1) + packing) + 2 * W * flag;
+    per_round += others * (expert_params * f * (z.joint ? 3 : 1) + packing) + 2 * W * flag;
   }
   per_step += W * fused * f;
   return static_cast<std::uint64_t>(z.gate_steps * per_step + per_round);

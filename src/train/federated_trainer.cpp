@@ -121,17 +121,15 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
     exchange_reason_ = "experts: --expert-lora runs every expert's adapted layers on the rows' own rank";
   } else if (exchange_ == ExchangeMode::kAuto) {
     ExchangeSizes z;
-    z.ranks = comm_.size();
     z.batch = static_cast<std::int64_t>(options_.batch_size);
     z.hidden = hidden;
-    z.c_max = c_max_;
+    z.adapter = options_.adapter;
+    z.class_counts = class_counts_;
     z.gate_steps = options_.gate_steps;
     const auto val = comm_.allgather_rows(
         torch::tensor({static_cast<std::int64_t>(shard_->split(Split::kVal).labels.size())}, torch::kInt64));
     z.val_rows = val.sum().item<std::int64_t>();
-    for (auto c : class_counts_) z.expert_params += expert_parameter_count(hidden, options_.adapter, c);
-    z.gate_params = hidden * comm_.size() + comm_.size();
-    for (const auto& p : encoder_->trainable_parameters()) z.encoder_params += encoder_trains() ? p.numel() : 0;
+    for (const auto& p : encoder_->trainable_parameters()) z.encoder_params += p.numel();  // none while frozen
     z.joint = options_.joint;
     exchange_ = choose_exchange(z, &exchange_reason_);
   }
@@ -202,12 +200,23 @@ void FederatedTrainer::score_rows(Forward& f, torch::Tensor input, bool train) {
   f.own_logits = pad_logits(expert_->forward(input), c_max_);
 }
 
+RouteInputs FederatedTrainer::route_inputs(std::int64_t rows, bool train) {
+  RouteInputs in;
+  in.training = train;
+  if (!train) return in;
+  in.noise = gate_noise(options_, round_, gate_step_, static_cast<std::size_t>(comm_.rank()), rows, comm_.size());
+  in.gather = [this](const torch::Tensor& own) { return gather_step_logits(comm_, own); };
+  return in;
+}
+
 FederatedTrainer::Forward FederatedTrainer::forward_sparse(const torch::Tensor& features, bool train) {
   Forward f;
   f.sparse = true;
   f.features = train && encoder_trains() ? features.detach().requires_grad_(true) : features;
-  f.gate_logits = gate_->forward(f.features);
-  const auto routed = router_.routed(f.gate_logits);
+  const auto route = route_inputs(features.size(0), train);
+  f.gate_logits = gate_->forward(f.features, route.noise);
+  f.routing = router_.route(f.gate_logits, train, route.gather);
+  const auto& routed = f.routing.routed;
   std::vector<torch::Tensor> send;
   for (std::int64_t q = 0; q < comm_.size(); ++q) {
     f.routed.push_back(routed.select(1, q).nonzero().reshape(-1));
@@ -227,18 +236,20 @@ FederatedTrainer::Forward FederatedTrainer::forward_sparse(const torch::Tensor& 
     f.stacked.select(1, q).index_copy_(0, f.routed[static_cast<std::size_t>(q)], back[static_cast<std::size_t>(q)]);
   }
   if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
-  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
+  f.mixed = mix_expert_logits(f.stacked, f.routing.weights);
   return f;
 }
 
 FederatedTrainer::Forward FederatedTrainer::forward_local(const EncoderViews& views, bool train) {
   // The single process's mixture (train/mixture.h) over this rank's replicas of every expert.
-  const auto out = mixture_forward(replicas_, gate_, views, train && (options_.joint || encoder_trains()), router_);
+  const auto out = mixture_forward(replicas_, gate_, views, train && (options_.joint || encoder_trains()), router_,
+                                   route_inputs(views.shared.size(0), train));
   Forward f;
   f.features = views.shared;  // with a trained encoder, its graph: the loss backpropagates into it here
   f.gate_logits = out.gate_logits;
   f.stacked = out.expert_logits;
   f.mixed = out.mixed;
+  f.routing = out.routing;
   if (train) {  // every rank's batch size (the loss weights each rank's rows by its share)
     const auto rows = comm_.allgather_rows(torch::tensor({views.shared.size(0)}, torch::kInt64));
     f.counts.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + rows.numel());
@@ -261,8 +272,10 @@ FederatedTrainer::Forward FederatedTrainer::forward(const torch::Tensor& feature
   auto received = gather_expert_logits(comm_, f.own_logits, f.counts);
   f.stacked = torch::stack(received, 1);
   if (train && (options_.joint || encoder_trains())) f.stacked.requires_grad_(true);
-  f.gate_logits = gate_->forward(f.features);
-  f.mixed = mix_expert_logits(f.stacked, router_.weights(f.gate_logits));
+  const auto route = route_inputs(features.size(0), train);
+  f.gate_logits = gate_->forward(f.features, route.noise);
+  f.routing = router_.route(f.gate_logits, train, route.gather);
+  f.mixed = mix_expert_logits(f.stacked, f.routing.weights);
   return f;
 }
 
@@ -279,6 +292,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     batch = shard_->next_train_features(encoder_, options_.batch_size, encoder_trains());
     f = forward(batch.features, true);
   }
+  ++gate_step_;
   std::int64_t total_rows = 0;
   for (auto n : f.counts) total_rows += n;
   const double share = static_cast<double>(batch.labels.size(0)) / static_cast<double>(total_rows);
@@ -290,12 +304,13 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   };
   const auto terms = gate_loss(f.mixed, batch.labels, classes, f.gate_logits, options_.loss, mean_gate);
   const double balance_share = per_domain ? 1.0 / static_cast<double>(comm_.size()) : 1.0;
-  // This rank's part of the global objective: its rows' share of the task and
-  // entropy means, plus the balance term (global: whose gradient reaches only this
+  // This rank's part of the global objective: its rows' share of the task, entropy
+  // and z-loss means, plus the balance term (global: whose gradient reaches only this
   // rank's gate weights, see global_mean_gate; per domain: its 1/W share of the
   // mean). Summed over ranks it is eq. 3.
-  const auto local_objective = share * (terms.task + options_.loss.entropy * terms.entropy) +
-                               options_.loss.balance * balance_share * terms.balance;
+  const auto& loss = options_.loss;
+  const auto local_objective = share * (terms.task + loss.entropy * terms.entropy + loss.z_loss * terms.z) +
+                               loss.balance_weight() * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
   for (auto& o : replica_optimizers_) {
@@ -324,7 +339,8 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     batch.features.backward(f.features.grad() + through_experts);
   }
 
-  std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>()};
+  std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>(),
+                                share * terms.z.item<double>()};
   if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
   // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
   auto reduced = gate_->parameters();
@@ -369,6 +385,8 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     zero_gradients(reduced);
     CollaborativeStep skipped;
     skipped.mixed = f.mixed.detach();
+    skipped.assigned = f.routing.assigned;
+    skipped.dropped = f.routing.dropped;
     skipped.gate_grad = flatten_gradients(gate_params);
     gate_comm_seconds_ += comm_.stats().seconds() - comm_before;
     return skipped;
@@ -377,8 +395,12 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   step.mixed = f.mixed.detach();
   step.losses.task = extras[0];
   step.losses.entropy = extras[1];
-  step.losses.balance = per_domain ? extras[2] : terms.balance.item<double>();
-  step.losses.total = extras[0] + options_.loss.entropy * extras[1] + options_.loss.balance * step.losses.balance;
+  step.losses.z = extras[2];
+  step.losses.balance = per_domain ? extras[3] : terms.balance.item<double>();
+  step.losses.total = extras[0] + loss.entropy * extras[1] + loss.balance_weight() * step.losses.balance +
+                      loss.z_loss * extras[2];
+  step.assigned = f.routing.assigned;  // over every rank's rows: the same on each
+  step.dropped = f.routing.dropped;
   step.gate_grad = flatten_gradients(gate_params);
   gate_optimizer_->step();
   if (encoder_trains()) encoder_optimizer_->step();
@@ -503,6 +525,7 @@ RoundReport FederatedTrainer::run_round() {
   const double comm_before = comm_.stats().seconds();
   const auto ops_before = comm_.stats().ops;
   gate_comm_seconds_ = 0;
+  gate_step_ = 0;
   RoundReport report = run_round_phases(*this, options_, ++round_);
   report.gate_comm_seconds = gate_comm_seconds_;
   check_replicas();

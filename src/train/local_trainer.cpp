@@ -57,10 +57,14 @@ EncoderViews LocalTrainer::views_of(DomainShard& shard, Split split, const std::
 }
 
 CollaborativeStep LocalTrainer::collaborative_step() {
-  std::vector<torch::Tensor> features, labels, classes;
+  std::vector<torch::Tensor> features, labels, classes, noise;
   std::vector<std::vector<torch::Tensor>> expert_features(experts_.size());
-  for (auto& shard : shards_) {
+  const auto experts = static_cast<std::int64_t>(experts_.size());
+  for (std::size_t d = 0; d < shards_.size(); ++d) {
+    auto& shard = shards_[d];
     const auto rows = shard.sampler.next(options_.batch_size);
+    auto drawn = gate_noise(options_, round_, gate_step_, d, static_cast<std::int64_t>(rows.size()), experts);
+    if (drawn.defined()) noise.push_back(drawn);
     auto views = views_of(shard, Split::kTrain, rows, true);
     features.push_back(views.shared);
     for (std::size_t e = 0; e < views.experts.size(); ++e) expert_features[e].push_back(views.experts[e]);
@@ -74,13 +78,17 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     if (!parts.empty()) views.experts.push_back(torch::cat(parts));
   }
   // A trained encoder learns through the experts too, so their forward keeps its graph.
-  const auto out = mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, router_);
+  ++gate_step_;
+  RouteInputs route{true, noise.empty() ? torch::Tensor() : torch::cat(noise), {}};
+  const auto out =
+      mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, router_, route);
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
     for (const auto& l : labels) rows.push_back(l.size(0));
-    terms.balance = per_domain_balance(out.gate_logits, rows);
-    terms.total = terms.task + options_.loss.entropy * terms.entropy + options_.loss.balance * terms.balance;
+    terms.balance = per_domain_balance(out.gate_logits, rows, options_.loss.balance_kind);
+    terms.total = terms.task + options_.loss.entropy * terms.entropy +
+                  options_.loss.balance_weight() * terms.balance + options_.loss.z_loss * terms.z;
   }
   gate_optimizer_->zero_grad();
   for (auto& opt : expert_optimizers_) opt->zero_grad();
@@ -89,7 +97,9 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   CollaborativeStep step;
   step.mixed = out.mixed.detach();
   step.losses = {terms.task.item<double>(), terms.entropy.item<double>(), terms.balance.item<double>(),
-                 terms.total.item<double>()};
+                 terms.z.item<double>(), terms.total.item<double>()};
+  step.assigned = out.routing.assigned;
+  step.dropped = out.routing.dropped;
   step.gate_grad = flatten_gradients(gate_->parameters());
   gate_optimizer_->step();
   if (options_.joint) {
@@ -157,6 +167,9 @@ void LocalTrainer::import_state(const TrainerState& state) {
   }
 }
 
-RoundReport LocalTrainer::run_round() { return run_round_phases(*this, options_, ++round_); }
+RoundReport LocalTrainer::run_round() {
+  gate_step_ = 0;
+  return run_round_phases(*this, options_, ++round_);
+}
 
 }  // namespace moecollab

@@ -1,5 +1,7 @@
 #include "moecollab/train/mixture.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/model/integrate.h"
 #include "moecollab/util/error.h"
@@ -90,6 +92,12 @@ void check_train_options(const TrainOptions& o) {
                                                                  " names more layers than the encoder's " +
                                                                  std::to_string(o.encoder.layers));
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
+  require(o.loss.switch_alpha >= 0 && o.loss.z_loss >= 0, "--switch-alpha and --z-loss must not be negative");
+  require(o.routing.capacity_factor >= 0 && o.routing.eval_capacity_factor >= 0,
+          "--capacity-factor and --eval-capacity-factor must be 0 (no limit) or positive");
+  require((o.routing.capacity_factor == 0 && o.routing.eval_capacity_factor == 0) || o.routing.top_k > 0,
+          "--capacity-factor and --eval-capacity-factor need --top-k K (dense routing sends every row to every "
+          "expert)");
   o.encoder.validate();
 }
 
@@ -100,7 +108,7 @@ Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_
 
 Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts) {
   torch::manual_seed(options.seed * 1000003ULL);
-  return Gate(hidden, experts);
+  return Gate(hidden, experts, options.routing.noisy);
 }
 
 std::unique_ptr<torch::optim::Adam> make_optimizer(torch::nn::Module& module, double lr) {
@@ -158,19 +166,42 @@ double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder,
   return loss.item<double>();
 }
 
+torch::Tensor gate_noise(const TrainOptions& options, int round, int step, std::size_t domain, std::int64_t rows,
+                         std::int64_t experts) {
+  if (!options.routing.noisy) return {};
+  std::uint64_t seed = options.seed * 1000003ULL + 0x9e3779b97f4a7c15ULL;
+  for (std::uint64_t part : {static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(step),
+                             static_cast<std::uint64_t>(domain)}) {
+    seed = (seed ^ part) * 0x100000001b3ULL;
+  }
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::randn({rows, experts}, generator, torch::kFloat64);
+}
+
+namespace {
+
+// The gate's logits of the rows, the routing, and y from the stacked expert logits.
+MixtureOutput mix(torch::Tensor expert_logits, Gate& gate, const torch::Tensor& gate_input, const Router& router,
+                  const RouteInputs& inputs) {
+  MixtureOutput out;
+  out.expert_logits = std::move(expert_logits);
+  out.gate_logits = gate->forward(gate_input, inputs.training ? inputs.noise : torch::Tensor());
+  out.routing = router.route(out.gate_logits, inputs.training, inputs.gather);
+  out.mixed = mix_expert_logits(out.expert_logits, out.routing.weights);
+  return out;
+}
+
+}  // namespace
+
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads, const Router& router) {
+                              bool expert_grads, const Router& router, const RouteInputs& inputs) {
   std::vector<torch::Tensor> logits;
   logits.reserve(experts.size());
   {
     torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
     for (auto& expert : experts) logits.push_back(expert->forward(features));
   }
-  MixtureOutput out;
-  out.expert_logits = stack_expert_logits(logits);
-  out.gate_logits = gate->forward(features);
-  out.mixed = mix_expert_logits(out.expert_logits, router.weights(out.gate_logits));
-  return out;
+  return mix(stack_expert_logits(logits), gate, features, router, inputs);
 }
 
 torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch) {
@@ -202,18 +233,14 @@ EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const 
 }
 
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views, bool expert_grads,
-                              const Router& router) {
-  if (views.experts.empty()) return mixture_forward(experts, gate, views.shared, expert_grads, router);
+                              const Router& router, const RouteInputs& inputs) {
+  if (views.experts.empty()) return mixture_forward(experts, gate, views.shared, expert_grads, router, inputs);
   std::vector<torch::Tensor> logits;
   {
     torch::AutoGradMode grad_mode(expert_grads && torch::GradMode::is_enabled());
     for (std::size_t i = 0; i < experts.size(); ++i) logits.push_back(experts[i]->forward(views.experts[i]));
   }
-  MixtureOutput out;
-  out.expert_logits = stack_expert_logits(logits);
-  out.gate_logits = gate->forward(views.shared);
-  out.mixed = mix_expert_logits(out.expert_logits, router.weights(out.gate_logits));
-  return out;
+  return mix(stack_expert_logits(logits), gate, views.shared, router, inputs);
 }
 
 std::vector<std::int64_t> predictions(const torch::Tensor& logits, std::int64_t classes) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace moecollab {
 namespace {
@@ -33,7 +34,13 @@ void accumulate(StepLosses& mean, const StepLosses& step, int steps) {
   mean.task += step.task / steps;
   mean.entropy += step.entropy / steps;
   mean.balance += step.balance / steps;
+  mean.z += step.z / steps;
   mean.total += step.total / steps;
+}
+
+double RoundReport::drop_rate() const {
+  return assigned > 0 ? static_cast<double>(dropped) / static_cast<double>(assigned)
+                      : std::numeric_limits<double>::quiet_NaN();
 }
 
 std::vector<double> global_utilization(const std::vector<DomainReport>& domains) {
@@ -73,7 +80,11 @@ std::string format_round(const RoundReport& r) {
   std::string line = "round " + std::to_string(r.round) + "/" + std::to_string(r.rounds);
   line += " | local " + (r.local_phase_ran ? fixed(r.local_loss, 3) : "-");
   if (r.gate_phase_ran) {
-    line += " | task " + fixed(r.gate.task, 3) + " H " + fixed(r.gate.entropy, 3) + " KL " + fixed(r.gate.balance, 4);
+    line += " | task " + fixed(r.gate.task, 3) + " H " + fixed(r.gate.entropy, 3);
+    if (r.balance_label == "kl") line += " KL " + fixed(r.gate.balance, 4);
+    if (r.balance_label == "switch") line += " aux " + fixed(r.gate.balance, 3);
+    if (r.z_loss) line += " z " + fixed(r.gate.z, 2);
+    if (r.assigned > 0) line += " drop " + fixed(100 * r.drop_rate(), 1) + "%";
   } else {
     line += " | task - H - KL -";
   }

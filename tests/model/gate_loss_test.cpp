@@ -7,6 +7,7 @@
 #include "moecollab/model/expert.h"
 #include "moecollab/model/gate.h"
 #include "moecollab/model/integrate.h"
+#include "moecollab/util/error.h"
 #include "testing/finite_difference.h"
 
 namespace moecollab {
@@ -98,5 +99,56 @@ TEST_P(GateLossGradient, MatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Lambdas, GateLossGradient,
                          ::testing::Values(std::make_pair(0.0, 0.0), std::make_pair(1.0, 0.0), std::make_pair(0.0, 1.0),
                                            std::make_pair(0.05, 0.1)));
+
+// Switch's auxiliary loss E·Σ_i f_i P_i and ST-MoE's z-loss, by hand on a clearly
+// non-uniform gate. Rows' top-1: 0, 0, 1 (f = 2/3, 1/3, 0); P = mean softmax.
+TEST(GateLoss, SwitchBalanceAndZLossByHand) {
+  const auto z = torch::tensor({{2.0, 0.0, -1.0}, {1.0, 0.5, 0.0}, {0.0, 3.0, 1.0}}, torch::kFloat64);
+  const auto p = torch::softmax(z, 1).mean(0);
+  const double expected = 3.0 * (2.0 / 3.0 * p[0].item<double>() + 1.0 / 3.0 * p[1].item<double>());
+  EXPECT_NEAR(balance_term(BalanceLoss::kSwitch, z).item<double>(), expected, 1e-12);
+  EXPECT_NEAR(balance_term(BalanceLoss::kKl, z).item<double>(), kl_to_uniform(p).item<double>(), 1e-12);
+  EXPECT_EQ(balance_term(BalanceLoss::kNone, z).item<double>(), 0.0);
+  // Uniform routing and a balanced top-1 (one row each): E·Σ (1/E)(1/E) = 1, the minimum.
+  const auto balanced = torch::tensor({{1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, 0.0, 1.0}}, torch::kFloat64);
+  EXPECT_NEAR(balance_term(BalanceLoss::kSwitch, balanced).item<double>(), 1.0, 1e-12);
+  double zsum = 0;
+  for (int r = 0; r < 3; ++r) {
+    double lse = 0;
+    for (int e = 0; e < 3; ++e) lse += std::exp(z[r][e].item<double>());
+    zsum += std::pow(std::log(lse), 2);
+  }
+  EXPECT_NEAR(router_z_loss(z).item<double>(), zsum / 3, 1e-12);
+  // The total weighs them with α and β; λ2 is not the switch term's weight.
+  const auto mixed = torch::randn({3, 2}, torch::kFloat64);
+  const auto labels = torch::tensor({0, 1, 1}, torch::kInt64);
+  const auto classes = torch::full({3}, 2, torch::kInt64);
+  GateLossWeights w{0.2, 0.7};
+  w.balance_kind = BalanceLoss::kSwitch;
+  w.switch_alpha = 0.05;
+  w.z_loss = 0.003;
+  const auto t = gate_loss(mixed, labels, classes, z, w);
+  EXPECT_NEAR(t.total.item<double>(),
+              (t.task + 0.2 * t.entropy).item<double>() + 0.05 * expected + 0.003 * zsum / 3, 1e-12);
+  EXPECT_EQ(w.balance_weight(), 0.05);
+  w.balance_kind = BalanceLoss::kNone;
+  EXPECT_EQ(w.balance_weight(), 0.0);
+  EXPECT_EQ(parse_balance_loss("switch"), BalanceLoss::kSwitch);
+  EXPECT_THROW(parse_balance_loss("aux"), Error);
+  // Per domain: the mean of each domain's own switch term.
+  EXPECT_NEAR(per_domain_balance(z, {2, 1}, BalanceLoss::kSwitch).item<double>(),
+              (balance_term(BalanceLoss::kSwitch, z.narrow(0, 0, 2)) + balance_term(BalanceLoss::kSwitch, z.narrow(0, 2, 1)))
+                      .item<double>() / 2,
+              1e-12);
+}
+
+// Their gradients (f held constant: the indicator of the argmax has none) against finite differences.
+TEST(GateLoss, SwitchBalanceAndZLossGradientsMatchFiniteDifferences) {
+  torch::manual_seed(11);
+  auto x = torch::randn({6, 4}, torch::kFloat64).mul(2).requires_grad_(true);
+  testing::expect_gradients_match([&] { return balance_term(BalanceLoss::kSwitch, x); }, {x}, 1e-7);
+  testing::expect_gradients_match([&] { return router_z_loss(x); }, {x}, 1e-7);
+  testing::expect_gradients_match([&] { return per_domain_balance(x, {4, 2}, BalanceLoss::kSwitch); }, {x}, 1e-7);
+}
 
 }  // namespace moecollab

@@ -6,11 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 
 #include "moecollab/comm/agreement.h"
-#include "moecollab/model/expert.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/train/federated_trainer.h"
@@ -350,6 +350,104 @@ TEST(SwitchTopK, BothExchangesEqualSingleProcessAndTheGateLearnsFromTheTask) {
   }
 }
 
+// The gate's routing options (model/router.h, model/gate_loss.h), each in both exchanges, equal one
+// process step by step: mixed logits, every loss term, the gate gradient, the step's capacity drops
+// (counted over every rank's rows), and then a whole round's metrics and drop rate.
+struct RoutingCase {
+  const char* name;
+  std::function<void(TrainOptions&)> set;
+};
+
+void PrintTo(const RoutingCase& c, std::ostream* out) { *out << c.name; }
+
+class RoutingOptions : public ::testing::TestWithParam<RoutingCase> {};
+
+TEST_P(RoutingOptions, BothExchangesEqualSingleProcess) {
+  auto& comm = world();
+  const auto domains = all_domains(comm.size());
+  const auto tokenizer = testing::fixture_tokenizer(domains);
+  auto options = testing::small_options();
+  options.local_steps = 5;
+  options.loss = {0.05, 0.3, false};
+  GetParam().set(options);
+  LocalTrainer local(options, domains, tokenizer);
+  auto experts_options = options;
+  experts_options.exchange = ExchangeMode::kExperts;
+  const auto& own = domains[static_cast<std::size_t>(comm.rank())];
+  FederatedTrainer features(options, own, tokenizer, comm);
+  FederatedTrainer experts(experts_options, own, tokenizer, comm);
+  for (auto* gate : {&local.gate(), &features.gate(), &experts.gate()}) spread_gate(*gate);
+  local.local_phase();
+  features.local_phase();
+  experts.local_phase();
+  const auto offset = row_offset(domains, options, comm.rank());
+  std::int64_t dropped = 0;
+  for (int step = 0; step < 3; ++step) {
+    const auto what = std::string(GetParam().name) + ", step " + std::to_string(step);
+    const auto ref = local.collaborative_step();
+    EXPECT_GT(ref.gate_grad.abs().max().item<double>(), 0.0) << what;
+    for (auto* fed : {&features, &experts}) {
+      const auto got = fed->collaborative_step();
+      expect_same_step(got, ref, offset, 1e-5, what + (fed == &features ? " (features)" : " (experts)"));
+      EXPECT_NEAR(got.losses.z, ref.losses.z, 1e-5 * std::max(1.0, ref.losses.z)) << what;
+      EXPECT_EQ(got.assigned, ref.assigned) << what;
+      EXPECT_EQ(got.dropped, ref.dropped) << what;
+    }
+    dropped += ref.dropped;
+  }
+  // (k ≥ E is dense: no capacity applies.)
+  if (options.routing.capacity_factor > 0 && options.routing.capacity_factor < 1 && options.routing.top_k < comm.size()) {
+    EXPECT_GT(dropped, 0) << "a capacity below 1 must drop (or move) rows";
+  }
+  for (auto* fed : {&features, &experts}) {
+    expect_close(flatten_parameters(*fed->gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+  }
+  const auto ref = local.run_round();
+  for (auto* fed : {&features, &experts}) {
+    const auto got = fed->run_round();  // throws if any replica differs across ranks
+    EXPECT_EQ(got.assigned, ref.assigned);
+    EXPECT_EQ(got.dropped, ref.dropped);
+    if (comm.rank() != 0) continue;
+    for (std::size_t d = 0; d < ref.domains.size(); ++d) {
+      EXPECT_NEAR(got.domains[d].moe.accuracy, ref.domains[d].moe.accuracy, 1e-12) << GetParam().name << " " << d;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Gates, RoutingOptions,
+    ::testing::Values(RoutingCase{"switch_balance_top1",
+                                  [](TrainOptions& o) {
+                                    o.routing.top_k = 1;
+                                    o.loss.balance_kind = BalanceLoss::kSwitch;
+                                    o.loss.switch_alpha = 0.5;
+                                  }},
+                      RoutingCase{"renormalised_top2_capacity_drop_z",
+                                  [](TrainOptions& o) {
+                                    o.routing = {2, false, 0.5, 0.5, false, false};
+                                    o.loss.z_loss = 0.01;
+                                  }},
+                      RoutingCase{"top1_capacity_next",
+                                  [](TrainOptions& o) { o.routing = {1, true, 0.5, 1.0, true, false}; }},
+                      RoutingCase{"top2_noisy_switch",
+                                  [](TrainOptions& o) {
+                                    o.routing = {2, true, 0, 0, false, true};
+                                    o.loss.balance_kind = BalanceLoss::kSwitch;
+                                  }},
+                      RoutingCase{"top1_capacity_switch_per_domain",
+                                  [](TrainOptions& o) {
+                                    o.routing = {1, true, 0.75, 0, false, false};
+                                    o.loss.balance_kind = BalanceLoss::kSwitch;
+                                    o.loss.balance_per_domain = true;
+                                  }},
+                      RoutingCase{"dense_noisy_z_no_balance",
+                                  [](TrainOptions& o) {
+                                    o.routing.noisy = true;
+                                    o.loss.balance_kind = BalanceLoss::kNone;
+                                    o.loss.z_loss = 0.01;
+                                  }}),
+    [](const ::testing::TestParamInfo<RoutingCase>& info) { return std::string(info.param.name); });
+
 // The bytes of a round's gate phase and evaluation, counted by the communicator, against the formula
 // of exchange.h (docs/federated.md), for both exchanges; auto picks the smaller.
 TEST(ExpertsExchange, BytesMatchTheFormulaAndAutoPicksTheSmaller) {
@@ -371,14 +469,12 @@ TEST(ExpertsExchange, BytesMatchTheFormulaAndAutoPicksTheSmaller) {
       auto sent = torch::tensor({static_cast<std::int64_t>(comm.stats().bytes_sent() - before)}, torch::kInt64);
       comm.allreduce_sum(sent);
       ExchangeSizes z;
-      z.ranks = comm.size();
       z.batch = static_cast<std::int64_t>(options.batch_size);
       z.hidden = options.encoder.hidden;
-      z.c_max = *std::max_element(fed.class_counts().begin(), fed.class_counts().end());
+      z.adapter = options.adapter;
+      z.class_counts = fed.class_counts();
       z.gate_steps = options.gate_steps;
       for (const auto& d : domains) z.val_rows += static_cast<std::int64_t>(d.val.size());
-      for (auto c : fed.class_counts()) z.expert_params += expert_parameter_count(z.hidden, options.adapter, c);
-      z.gate_params = z.hidden * comm.size() + comm.size();
       z.joint = joint;
       // Domain 1's batch is smaller than b: the formula (b on every rank) is an upper bound there.
       // Plus evaluate's metric gather (one row of 5 + 2E doubles per rank), the same in both modes.

@@ -8,14 +8,26 @@
 // a softmax; log ḡ is taken of ḡ clamped to >= 1e-12.
 // ḡ is pluggable (`MeanGate`): one process averages its batch; the federated
 // runtime supplies the average over all ranks' batches.
+// Alternatives as used in the field (--balance, --z-loss):
+//   switch: α · E · Σ_i f_i P_i (Switch Transformer's auxiliary loss), f_i the share of
+//     the step's rows whose top-1 is expert i (no gradient), P_i = ḡ_i; both global;
+//   none: no balance term;
+//   z-loss: β · mean_b logsumexp(gate logits_b)² (ST-MoE's router z-loss).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace moecollab {
+
+enum class BalanceLoss { kKl, kSwitch, kNone };
+
+// "kl", "switch" or "none" (Error otherwise), and back.
+BalanceLoss parse_balance_loss(const std::string& name);
+std::string describe(BalanceLoss kind);
 
 struct GateLossWeights {
   double entropy = 0.01;  // λ1
@@ -24,16 +36,24 @@ struct GateLossWeights {
   // true: the mean over domains of each domain's own KL(ḡ_d ‖ u), ḡ_d its rows'
   // mean gate: every rank balances its own batch (--balance-scope domain).
   bool balance_per_domain = false;
+  BalanceLoss balance_kind = BalanceLoss::kKl;
+  double switch_alpha = 1e-2;  // α of the switch balance term
+  double z_loss = 0;           // β of the router z-loss (0: off)
+
+  // The weight of the balance term in the total: λ2, α or 0.
+  double balance_weight() const;
 };
 
 struct GateLossTerms {
   torch::Tensor task;     // cross-entropy of the mixture, mean over the batch
   torch::Tensor entropy;  // mean_b H(g_b)
-  torch::Tensor balance;  // KL(ḡ ‖ uniform)
-  torch::Tensor total;    // task + λ1 entropy + λ2 balance
+  torch::Tensor balance;  // KL(ḡ ‖ uniform), or E Σ f_i P_i (switch), or 0 (none)
+  torch::Tensor z;        // mean_b logsumexp(gate logits_b)²
+  torch::Tensor total;    // task + λ1 entropy + balance_weight balance + β z
 };
 
-// Maps this batch's b×E gate probabilities to the E-vector ḡ used by the balance term.
+// Maps a b×E tensor of this batch (gate probabilities, or top-1 indicators) to its
+// E-vector mean over the step's rows (the batch's own, or all ranks' in a federated step).
 using MeanGate = std::function<torch::Tensor(const torch::Tensor& gate_probs)>;
 
 // ḡ = mean over this batch (the single-process choice).
@@ -51,8 +71,16 @@ torch::Tensor mean_routing_entropy(const torch::Tensor& gate_logits);
 // KL(ḡ ‖ uniform) for an E-vector ḡ.
 torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate);
 
-// (1/D) Σ_d KL(ḡ_d ‖ uniform), ḡ_d the mean gate of rows [offset_d, offset_d + rows[d]).
-torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows);
+// mean_b logsumexp(gate_logits_b)².
+torch::Tensor router_z_loss(const torch::Tensor& gate_logits);
+
+// The balance term of `kind` for gate logits whose step means `mean` gives: KL(ḡ ‖ u),
+// E Σ_i f_i ḡ_i with f = mean(one-hot of each row's argmax) held constant, or 0.
+torch::Tensor balance_term(BalanceLoss kind, const torch::Tensor& gate_logits, const MeanGate& mean = batch_mean_gate);
+
+// (1/D) Σ_d balance_term of rows [offset_d, offset_d + rows[d]) alone (KL(ḡ_d ‖ uniform) by default).
+torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows,
+                                 BalanceLoss kind = BalanceLoss::kKl);
 
 GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
                         const torch::Tensor& gate_logits, const GateLossWeights& weights,

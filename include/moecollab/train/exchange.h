@@ -51,17 +51,17 @@ ExchangeMode parse_exchange_mode(const std::string& text);
 std::string describe(ExchangeMode mode);
 
 // What the bytes of a federated round depend on (docs/federated.md, "Bytes per round").
+// The gate's size (d·E + E), the largest label count and the experts' parameters
+// (model/expert.h's expert_parameter_count) follow from these.
 struct ExchangeSizes {
-  std::int64_t ranks = 1;           // W = E
-  std::int64_t batch = 32;          // rows per rank per gate step
-  std::int64_t hidden = 128;        // d
-  std::int64_t c_max = 2;           // largest label count
-  std::int64_t gate_steps = 50;     // per round
-  std::int64_t val_rows = 0;        // all ranks' validation rows (evaluated once per round)
-  std::int64_t expert_params = 0;   // Σ_q parameters of expert q (adapter + head)
-  std::int64_t gate_params = 0;     // d·E + E
-  std::int64_t encoder_params = 0;  // trained encoder parameters (0 while frozen)
-  bool joint = false;               // --joint: experts train in the gate phase (with their Adam state)
+  std::int64_t batch = 32;                 // rows per rank per gate step
+  std::int64_t hidden = 128;               // d
+  std::int64_t adapter = 64;               // k
+  std::vector<std::int64_t> class_counts;  // expert q's labels; W = E = its size
+  std::int64_t gate_steps = 50;            // per round
+  std::int64_t val_rows = 0;               // all ranks' validation rows (evaluated once per round)
+  std::int64_t encoder_params = 0;         // trained encoder parameters (0 while frozen)
+  bool joint = false;                      // --joint: experts train in the gate phase (with their Adam state)
 };
 
 // Bytes all ranks send per round in the gate phase and evaluation with `mode` (kFeatures or
@@ -76,6 +76,10 @@ ExchangeMode choose_exchange(const ExchangeSizes& sizes, std::string* why = null
 // (Σ_local g + stop_grad(Σ_other ranks g)) / total_rows. Summed over ranks, the
 // gradients of a loss of ḡ are exactly the gradient of the global term.
 torch::Tensor global_mean_gate(Communicator& comm, const torch::Tensor& local_probs, std::int64_t total_rows);
+
+// Every rank's (detached) gate logits of a step, in rank order, and where this rank's
+// rows start: what a capacity counts over (model/router.h). One all-gather of b×E.
+StepLogits gather_step_logits(Communicator& comm, const torch::Tensor& own_logits);
 
 // Sums the parameters' gradients over ranks in ONE all-reduce (tensor fusion;
 // the gate's in a gate step, the encoder's and MLM head's in FedSGD pre-training);

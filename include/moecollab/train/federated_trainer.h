@@ -94,6 +94,7 @@ class FederatedTrainer {
     torch::Tensor stacked;             // b×E×c_max, every expert's logits for this rank's rows
     torch::Tensor gate_logits;         // b×E
     torch::Tensor mixed;               // b×c_max
+    Routing routing;                   // the router's choice for this rank's rows
     std::vector<std::int64_t> counts;  // every rank's rows in this step
     // Sparse routing (top-k): routed[q] = indices of this rank's rows sent to expert q.
     // Dense: every row went to every expert, and routed is empty.
@@ -106,6 +107,9 @@ class FederatedTrainer {
   // --exchange experts: every expert replica on this rank's own rows (no exchange); with
   // --expert-lora each reads its own view.
   Forward forward_local(const EncoderViews& views, bool train);
+  // How a training (or evaluation) forward of `rows` rows routes: a noisy gate's draws
+  // and, under a training capacity, the all-gather of every rank's gate logits.
+  RouteInputs route_inputs(std::int64_t rows, bool train);
   // This rank's rows of a split as the gate and the experts read them (evaluation).
   EncoderViews views_of(Split split, const std::vector<std::size_t>& rows);
   // --exchange experts: re-gathers every expert where any rank's changed since (collective).
@@ -138,6 +142,7 @@ class FederatedTrainer {
   std::vector<std::unique_ptr<torch::optim::Adam>> replica_optimizers_;
   bool experts_stale_ = true;
   int round_ = 0;
+  int gate_step_ = 0;  // in this round (a noisy gate's draws depend on it)
   double gate_comm_seconds_ = 0;       // this round's, so far
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
 };

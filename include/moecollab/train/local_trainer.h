@@ -68,6 +68,7 @@ class LocalTrainer {
   std::unique_ptr<torch::optim::Adam> gate_optimizer_;
   std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
   int round_ = 0;
+  int gate_step_ = 0;  // in this round (a noisy gate's draws depend on it)
 };
 
 }  // namespace moecollab

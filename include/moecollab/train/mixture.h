@@ -76,14 +76,28 @@ double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder,
 // The mixture on a batch of features: every expert's padded logits, the gate's logits, and y.
 struct MixtureOutput {
   torch::Tensor expert_logits;  // b×E×c_max
-  torch::Tensor gate_logits;    // b×E
+  torch::Tensor gate_logits;    // b×E (with a noisy gate in training, the noisy ones)
   torch::Tensor mixed;          // b×c_max
+  Routing routing;              // how the router sent the rows
 };
 
+// What a mixture forward routes by, beyond the router itself.
+struct RouteInputs {
+  bool training = false;  // the training capacity factor, and `noise`
+  torch::Tensor noise;    // b×E standard normals of a noisy gate (gate_noise), or undefined
+  GatherLogits gather;    // every rank's logits of the step (a federated capacity), or empty
+};
+
+// ε of a noisy gate for domain `domain`'s `rows` rows in gate step `step` of round
+// `round`: standard normals (float64) drawn from (options.seed, round, step, domain)
+// alone, so both trainers draw the same. Undefined unless options.routing.noisy.
+torch::Tensor gate_noise(const TrainOptions& options, int round, int step, std::size_t domain, std::int64_t rows,
+                         std::int64_t experts);
+
 // Every expert scores every row (the single-process reference); the mixture
-// weighs them with router.weights, so with top-k only each row's k experts count.
+// weighs them with router.route's weights, so with top-k only each row's k experts count.
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const torch::Tensor& features,
-                              bool expert_grads, const Router& router = Router());
+                              bool expert_grads, const Router& router = Router(), const RouteInputs& inputs = {});
 
 // What the gate and each expert read of a batch of texts. Without per-expert
 // LoRA they all read the shared features; with it (--expert-lora) the encoder
@@ -99,14 +113,16 @@ EncoderViews encode_views(Encoder& encoder, std::vector<Expert>& experts, const 
 // Expert i's view of a batch only (its local phase).
 torch::Tensor expert_view(Encoder& encoder, Expert& expert, const TokenBatch& batch);
 MixtureOutput mixture_forward(std::vector<Expert>& experts, Gate& gate, const EncoderViews& views, bool expert_grads,
-                              const Router& router = Router());
+                              const Router& router = Router(), const RouteInputs& inputs = {});
 
 // What one collaborative step computed. Losses are those of the whole step
 // (all domains' batches); `mixed` holds the rows this process owns.
 struct CollaborativeStep {
   torch::Tensor mixed;  // rows × c_max
   StepLosses losses;
-  torch::Tensor gate_grad;  // the gate's gradient, flattened (parameters in order)
+  torch::Tensor gate_grad;    // the gate's gradient, flattened (parameters in order)
+  std::int64_t assigned = 0;  // (row, choice) pairs of the whole step under a capacity
+  std::int64_t dropped = 0;   // of them, dropped by a full expert
 };
 
 // The phases of a round, the same for every trainer: local phase, gate steps,
@@ -125,8 +141,13 @@ RoundReport run_round_phases(Trainer& trainer, const TrainOptions& options, int 
   report.gate_phase_ran = options.gate_steps > 0;
   report.local_seconds = since(start);
   const auto gate_start = Clock::now();
+  report.balance_label = describe(options.loss.balance_kind);
+  report.z_loss = options.loss.z_loss > 0;
   for (int step = 0; step < options.gate_steps; ++step) {
-    accumulate(report.gate, trainer.collaborative_step().losses, options.gate_steps);
+    const auto taken = trainer.collaborative_step();
+    accumulate(report.gate, taken.losses, options.gate_steps);
+    report.assigned += taken.assigned;
+    report.dropped += taken.dropped;
   }
   report.gate_seconds = since(gate_start);
   const auto eval_start = Clock::now();

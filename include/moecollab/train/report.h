@@ -27,12 +27,13 @@ struct DomainReport {
   std::vector<RoutingSample> routing;  // its first --log-routing validation samples
 };
 
-// The four terms of eq. 3 for one step (or their means over a phase).
+// The terms of eq. 3 (and the field's alternatives) for one step (or their means over a phase).
 struct StepLosses {
   double task = 0;     // mixture cross-entropy
   double entropy = 0;  // mean routing entropy H(g)
-  double balance = 0;  // KL(ḡ ‖ uniform)
-  double total = 0;    // task + λ1 entropy + λ2 balance
+  double balance = 0;  // KL(ḡ ‖ uniform), or E Σ f_i P_i with --balance switch, 0 with none
+  double z = 0;        // router z-loss mean_b logsumexp(gate logits_b)² (counted only with --z-loss > 0)
+  double total = 0;    // task + λ1 entropy + (λ2 or α) balance + β z
 };
 
 struct RoundReport {
@@ -55,6 +56,14 @@ struct RoundReport {
   std::uint64_t bytes_sent = 0;                      // by all ranks in the round's collectives
   std::string backend;                               // "mpi" or "nccl" in federated runs, empty in one process
   std::map<std::string, std::uint64_t> bytes_by_op;  // bytes_sent split by collective
+  std::string balance_label = "kl";                  // the balance term's kind: kl, switch or none
+  bool z_loss = false;                               // whether the z-loss counts (printed only then)
+  // Capacity (--capacity-factor): (row, choice) pairs of the gate phase's steps, all ranks, and how
+  // many a full expert dropped. assigned = 0: no capacity, nothing dropped.
+  std::int64_t assigned = 0;
+  std::int64_t dropped = 0;
+  // dropped / assigned, or NaN without a capacity.
+  double drop_rate() const;
 };
 
 // A domain's report from its predictions, labels and per-expert sums of gate weights.
