@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "moecollab/sweep/grid.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/util/error.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab::cli {
 namespace {
@@ -24,6 +26,23 @@ po::typed_value<double>* real(double* field) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", *field);
   return po::value(field)->default_value(*field, text);
+}
+
+// A text option whose value must be one of `names` (the first is the default unless `initial`
+// names another); `choose` gets the index of the value given.
+po::typed_value<std::string>* one_of(const std::string& option, const std::vector<std::string>& names,
+                                     std::function<void(std::size_t)> choose, const std::string& initial = "") {
+  return po::value<std::string>()
+      ->default_value(initial.empty() ? names.front() : initial)
+      ->notifier([option, names, choose](const std::string& v) {
+        const auto at = std::find(names.begin(), names.end(), v);
+        if (at == names.end()) {
+          const std::vector<std::string> first(names.begin(), names.end() - 1);
+          throw Error("--" + option + " must be '" + join(first, "', '") + "' or '" + names.back() + "', not '" + v +
+                      "'");
+        }
+        choose(static_cast<std::size_t>(at - names.begin()));
+      });
 }
 
 }  // namespace
@@ -115,11 +134,13 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "z-loss", po::value(&t.loss.z_loss)->default_value(t.loss.z_loss, "0")->implicit_value(1e-3, "0.001"),
       "beta of ST-MoE's router z-loss beta * mean(logsumexp(gate logits)^2), which keeps the gate's logits "
       "small; 0: off; the option alone: 1e-3 (ST-MoE's)")(
-      "balance-scope", po::value<std::string>()->default_value("global")->notifier([&t](const std::string& v) {
-        if (v != "global" && v != "domain")
-          throw Error("--balance-scope must be 'global' or 'domain', not '" + v + "'");
-        t.loss.balance_per_domain = v == "domain";
-      }),
+      "domain-routing-loss", real(&t.loss.domain),
+      "lambda3: weight of the gate's cross-entropy against each training text's own domain (the rank, and "
+      "expert, it belongs to; known where the text lives, so nothing extra crosses ranks): the gate learns to "
+      "route each text to its domain's expert, as domain-expert mixtures (DEMix) route in training; the task "
+      "loss still weighs the experts. 0: off (the paper's objective)")(
+      "balance-scope",
+      one_of("balance-scope", {"global", "domain"}, [&t](std::size_t i) { t.loss.balance_per_domain = i == 1; }),
       "global: one balance term KL(mean g || uniform) over all ranks' batches (the paper's); domain: the mean of "
       "each domain's own term (every rank balances its own batch; no all-reduce for it)")(
       "joint", flag(&t.joint), "gate steps also train the experts through the mixture")(
@@ -152,13 +173,9 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "route each text to its K highest-weighted experts only (features and logits cross ranks only for "
       "those K); 0 = all experts, dense as in the paper")(
       "topk-weights",
-      po::value<std::string>()
-          ->default_value(t.routing.unnormalised ? "unnormalised" : "renormalised")
-          ->notifier([&t](const std::string& v) {
-            if (v != "renormalised" && v != "unnormalised")
-              throw Error("--topk-weights must be 'renormalised' or 'unnormalised', not '" + v + "'");
-            t.routing.unnormalised = v == "unnormalised";
-          }),
+      one_of(
+          "topk-weights", {"unnormalised", "renormalised"}, [&t](std::size_t i) { t.routing.unnormalised = i == 0; },
+          t.routing.unnormalised ? "unnormalised" : "renormalised"),
       "with --top-k: weigh the chosen experts by their softmax weights as they are (unnormalised, Switch "
       "Transformer style: at --top-k 1 the task loss keeps training the gate) or renormalised to sum to 1 over "
       "the K (at --top-k 1 the weight is always 1 and only lambda1/lambda2 train the gate)")(
@@ -168,20 +185,14 @@ void add_mixture_options(po::options_description& options, TrainOptions& t) {
       "0: no limit")(
       "eval-capacity-factor", real(&t.routing.eval_capacity_factor),
       "the same in evaluation and `predict`, per evaluated batch (--eval-batch rows of one domain); 0: no limit")(
-      "overflow", po::value<std::string>()->default_value("drop")->notifier([&t](const std::string& v) {
-        if (v != "drop" && v != "next") throw Error("--overflow must be 'drop' or 'next', not '" + v + "'");
-        t.routing.overflow_to_next = v == "next";
-      }),
+      "overflow", one_of("overflow", {"drop", "next"}, [&t](std::size_t i) { t.routing.overflow_to_next = i == 1; }),
       "a row whose chosen expert is full: 'drop' (it keeps its other experts; with none left its output is "
       "zero) or 'next' (its next-best expert with room). The drop rate is on the progress line and in the "
       "run log's /rounds/drop_rate")(
       "noisy-gate", flag(&t.routing.noisy),
       "noisy top-k gating (Shazeer et al. 2017): in training the gate's logits get trainable noise "
       "eps * softplus(W_noise h), eps ~ N(0, 1); evaluation and predict route by the clean logits")(
-      "on-nonfinite", po::value<std::string>()->default_value("stop")->notifier([&t](const std::string& v) {
-        if (v != "stop" && v != "skip") throw Error("--on-nonfinite must be 'stop' or 'skip', not '" + v + "'");
-        t.stop_on_nonfinite = v == "stop";
-      }),
+      "on-nonfinite", one_of("on-nonfinite", {"stop", "skip"}, [&t](std::size_t i) { t.stop_on_nonfinite = i == 0; }),
       "a gate step with a NaN/Inf loss or gate gradient on any rank (detected before the all-reduce, never reaching "
       "the gate replicas): stop the run naming the ranks and step, or skip the step on every rank")(
       "log-routing", po::value(&t.log_routing)->default_value(t.log_routing),

@@ -54,8 +54,8 @@ NamedTensors carry_gate(const NamedTensors& base_gate, const std::vector<std::st
   NamedTensors carried{{"parameters/gate.weight", new_weight}, {"parameters/gate.bias", new_bias}};
   // A noisy gate's W_noise (--noisy-gate): kept rows carried, a new expert's row zero (as initialised).
   if (const auto noise = base_gate.find("parameters/noise.weight"); noise != base_gate.end()) {
-    auto new_noise = torch::zeros({static_cast<std::int64_t>(domains.size()), noise->second.size(1)},
-                                  noise->second.options());
+    auto new_noise =
+        torch::zeros({static_cast<std::int64_t>(domains.size()), noise->second.size(1)}, noise->second.options());
     for (std::size_t j = 0; j < domains.size(); ++j) {
       const auto it = std::find(base_domains.begin(), base_domains.end(), domains[j]);
       if (it != base_domains.end()) new_noise[static_cast<std::int64_t>(j)] = noise->second[it - base_domains.begin()];

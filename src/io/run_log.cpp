@@ -10,7 +10,7 @@
 
 namespace moecollab {
 
-const std::vector<std::string> kLossColumns = {"local", "task", "entropy", "balance", "total", "z"};
+const std::vector<std::string> kLossColumns = {"local", "task", "entropy", "balance", "total", "z", "domain"};
 const std::vector<std::string> kSecondsColumns = {"total",         "local_phase", "gate_phase",        "evaluation",
                                                   "communication", "compute",     "gate_communication"};
 const std::vector<std::string> kByteColumns = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
@@ -51,7 +51,7 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   auto rounds = h5::create_group(d.file, "rounds");
   const hsize_t D = d.domains, E = d.experts;
   d.round = h5::create_round_dataset(rounds, "round", {}, torch::kInt64, "round number, 1-based");
-  d.losses = h5::create_round_dataset(rounds, "losses", {6}, torch::kFloat64, "nats", &kLossColumns);
+  d.losses = h5::create_round_dataset(rounds, "losses", {7}, torch::kFloat64, "nats", &kLossColumns);
   d.drop_rate = h5::create_round_dataset(rounds, "drop_rate", {}, torch::kFloat64, "fraction");
   d.kl_utilization = h5::create_round_dataset(rounds, "kl_utilization", {}, torch::kFloat64, "nats");
   d.utilization = h5::create_round_dataset(rounds, "utilization", {D, E}, torch::kFloat64, "gate weight");
@@ -100,7 +100,7 @@ void RunLog::append(const RoundReport& r) {
   const double none = std::numeric_limits<double>::quiet_NaN();  // a phase that did not run
   const auto gate = [&](double v) { return r.gate_phase_ran ? v : none; };
   d.losses.append(torch::tensor({r.local_phase_ran ? r.local_loss : none, gate(r.gate.task), gate(r.gate.entropy),
-                                 gate(r.gate.balance), gate(r.gate.total), gate(r.gate.z)},
+                                 gate(r.gate.balance), gate(r.gate.total), gate(r.gate.z), gate(r.gate.domain)},
                                 torch::kFloat64));
   d.drop_rate.append(torch::tensor(r.drop_rate(), torch::kFloat64));
   d.kl_utilization.append(torch::tensor(kl_to_uniform(r.utilization), torch::kFloat64));

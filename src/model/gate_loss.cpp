@@ -85,14 +85,21 @@ torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::ve
   return sum / static_cast<double>(rows.size());
 }
 
+torch::Tensor total_loss(const GateLossTerms& t, const GateLossWeights& w) {
+  return t.task + w.entropy * t.entropy + w.balance_weight() * t.balance + w.z_loss * t.z + w.domain * t.domain;
+}
+
 GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
-                        const torch::Tensor& gate_logits, const GateLossWeights& weights, const MeanGate& mean_gate) {
+                        const torch::Tensor& gate_logits, const GateLossWeights& weights, const MeanGate& mean_gate,
+                        const torch::Tensor& domains) {
   GateLossTerms t;
   t.task = domain_cross_entropy(mixed_logits, labels, classes);
   t.entropy = mean_routing_entropy(gate_logits);
   t.balance = balance_term(weights.balance_kind, gate_logits, mean_gate);
   t.z = router_z_loss(gate_logits);
-  t.total = t.task + weights.entropy * t.entropy + weights.balance_weight() * t.balance + weights.z_loss * t.z;
+  t.domain =
+      domains.defined() ? torch::cross_entropy_loss(gate_logits, domains) : torch::zeros({}, gate_logits.options());
+  t.total = total_loss(t, weights);
   return t;
 }
 

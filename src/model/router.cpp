@@ -15,8 +15,8 @@ torch::Tensor assign_with_capacity(const torch::Tensor& logits, std::int64_t k, 
                                    bool overflow_to_next, std::int64_t* dropped) {
   const auto rows = logits.size(0), experts = logits.size(1);
   // Each row's experts by descending logit; a stable sort gives ties to the lower expert.
-  const auto order = std::get<1>(logits.detach().to(torch::kFloat64).sort(/*stable=*/true, 1, /*descending=*/true))
-                         .contiguous();
+  const auto order =
+      std::get<1>(logits.detach().to(torch::kFloat64).sort(/*stable=*/true, 1, /*descending=*/true)).contiguous();
   const auto* rank = order.data_ptr<std::int64_t>();
   auto routed = torch::zeros({rows, experts}, torch::kBool);
   auto* out = routed.data_ptr<bool>();

@@ -302,15 +302,17 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   const MeanGate mean_gate = [&](const torch::Tensor& probs) {
     return per_domain ? batch_mean_gate(probs) : global_mean_gate(comm_, probs, total_rows);
   };
-  const auto terms = gate_loss(f.mixed, batch.labels, classes, f.gate_logits, options_.loss, mean_gate);
+  const auto terms = gate_loss(f.mixed, batch.labels, classes, f.gate_logits, options_.loss, mean_gate,
+                               torch::full_like(batch.labels, static_cast<std::int64_t>(comm_.rank())));
   const double balance_share = per_domain ? 1.0 / static_cast<double>(comm_.size()) : 1.0;
   // This rank's part of the global objective: its rows' share of the task, entropy
   // and z-loss means, plus the balance term (global: whose gradient reaches only this
   // rank's gate weights, see global_mean_gate; per domain: its 1/W share of the
   // mean). Summed over ranks it is eq. 3.
   const auto& loss = options_.loss;
-  const auto local_objective = share * (terms.task + loss.entropy * terms.entropy + loss.z_loss * terms.z) +
-                               loss.balance_weight() * balance_share * terms.balance;
+  const auto local_objective =
+      share * (terms.task + loss.entropy * terms.entropy + loss.z_loss * terms.z + loss.domain * terms.domain) +
+      loss.balance_weight() * balance_share * terms.balance;
   gate_optimizer_->zero_grad();
   expert_optimizer_->zero_grad();
   for (auto& o : replica_optimizers_) {
@@ -340,7 +342,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   }
 
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>(),
-                                share * terms.z.item<double>()};
+                                share * terms.z.item<double>(), share * terms.domain.item<double>()};
   if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
   // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
   auto reduced = gate_->parameters();
@@ -396,9 +398,10 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   step.losses.task = extras[0];
   step.losses.entropy = extras[1];
   step.losses.z = extras[2];
-  step.losses.balance = per_domain ? extras[3] : terms.balance.item<double>();
+  step.losses.domain = extras[3];
+  step.losses.balance = per_domain ? extras[4] : terms.balance.item<double>();
   step.losses.total = extras[0] + loss.entropy * extras[1] + loss.balance_weight() * step.losses.balance +
-                      loss.z_loss * extras[2];
+                      loss.z_loss * extras[2] + loss.domain * extras[3];
   step.assigned = f.routing.assigned;  // over every rank's rows: the same on each
   step.dropped = f.routing.dropped;
   step.gate_grad = flatten_gradients(gate_params);

@@ -57,7 +57,7 @@ EncoderViews LocalTrainer::views_of(DomainShard& shard, Split split, const std::
 }
 
 CollaborativeStep LocalTrainer::collaborative_step() {
-  std::vector<torch::Tensor> features, labels, classes, noise;
+  std::vector<torch::Tensor> features, labels, classes, noise, domains;
   std::vector<std::vector<torch::Tensor>> expert_features(experts_.size());
   const auto experts = static_cast<std::int64_t>(experts_.size());
   for (std::size_t d = 0; d < shards_.size(); ++d) {
@@ -72,6 +72,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     for (auto r : rows) ids.push_back(shard.train.labels.at(r));
     labels.push_back(torch::tensor(ids, torch::kInt64));
     classes.push_back(torch::full_like(labels.back(), shard.classes));
+    domains.push_back(torch::full_like(labels.back(), static_cast<std::int64_t>(d)));
   }
   EncoderViews views{torch::cat(features), {}};
   for (auto& parts : expert_features) {
@@ -82,13 +83,13 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   RouteInputs route{true, noise.empty() ? torch::Tensor() : torch::cat(noise), {}};
   const auto out =
       mixture_forward(experts_, gate_, views, options_.joint || encoder_optimizer_ != nullptr, router_, route);
-  auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss);
+  auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss,
+                         batch_mean_gate, torch::cat(domains));
   if (options_.loss.balance_per_domain) {
     std::vector<std::int64_t> rows;
     for (const auto& l : labels) rows.push_back(l.size(0));
     terms.balance = per_domain_balance(out.gate_logits, rows, options_.loss.balance_kind);
-    terms.total = terms.task + options_.loss.entropy * terms.entropy +
-                  options_.loss.balance_weight() * terms.balance + options_.loss.z_loss * terms.z;
+    terms.total = total_loss(terms, options_.loss);
   }
   gate_optimizer_->zero_grad();
   for (auto& opt : expert_optimizers_) opt->zero_grad();
@@ -97,7 +98,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   CollaborativeStep step;
   step.mixed = out.mixed.detach();
   step.losses = {terms.task.item<double>(), terms.entropy.item<double>(), terms.balance.item<double>(),
-                 terms.z.item<double>(), terms.total.item<double>()};
+                 terms.z.item<double>(),    terms.domain.item<double>(),  terms.total.item<double>()};
   step.assigned = out.routing.assigned;
   step.dropped = out.routing.dropped;
   step.gate_grad = flatten_gradients(gate_->parameters());

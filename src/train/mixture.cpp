@@ -92,7 +92,8 @@ void check_train_options(const TrainOptions& o) {
                                                                  " names more layers than the encoder's " +
                                                                  std::to_string(o.encoder.layers));
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
-  require(o.loss.switch_alpha >= 0 && o.loss.z_loss >= 0, "--switch-alpha and --z-loss must not be negative");
+  require(o.loss.switch_alpha >= 0 && o.loss.z_loss >= 0 && o.loss.domain >= 0,
+          "--switch-alpha, --z-loss and --domain-routing-loss must not be negative");
   require(o.routing.capacity_factor >= 0 && o.routing.eval_capacity_factor >= 0,
           "--capacity-factor and --eval-capacity-factor must be 0 (no limit) or positive");
   require((o.routing.capacity_factor == 0 && o.routing.eval_capacity_factor == 0) || o.routing.top_k > 0,
@@ -170,8 +171,8 @@ torch::Tensor gate_noise(const TrainOptions& options, int round, int step, std::
                          std::int64_t experts) {
   if (!options.routing.noisy) return {};
   std::uint64_t seed = options.seed * 1000003ULL + 0x9e3779b97f4a7c15ULL;
-  for (std::uint64_t part : {static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(step),
-                             static_cast<std::uint64_t>(domain)}) {
+  for (std::uint64_t part :
+       {static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(step), static_cast<std::uint64_t>(domain)}) {
     seed = (seed ^ part) * 0x100000001b3ULL;
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -35,6 +35,7 @@ void accumulate(StepLosses& mean, const StepLosses& step, int steps) {
   mean.entropy += step.entropy / steps;
   mean.balance += step.balance / steps;
   mean.z += step.z / steps;
+  mean.domain += step.domain / steps;
   mean.total += step.total / steps;
 }
 
@@ -84,6 +85,7 @@ std::string format_round(const RoundReport& r) {
     if (r.balance_label == "kl") line += " KL " + fixed(r.gate.balance, 4);
     if (r.balance_label == "switch") line += " aux " + fixed(r.gate.balance, 3);
     if (r.z_loss) line += " z " + fixed(r.gate.z, 2);
+    if (r.domain_loss) line += " dom " + fixed(r.gate.domain, 3);
     if (r.assigned > 0) line += " drop " + fixed(100 * r.drop_rate(), 1) + "%";
   } else {
     line += " | task - H - KL -";

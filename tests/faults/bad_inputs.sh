@@ -70,6 +70,10 @@ case_ option_twice_mpi "option '--rounds' cannot be specified more than once" "$
   "${small[@]}" --rounds 2
 case_ same_domain_twice "domain 'data/quotes' is given twice (ranks 0 and 1)" "${mpi4[@]}" "$bin" train --domain data/quotes --domain data/quotes --domain data/software --domain data/lexicon "${small[@]}"
 case_ exchange_unknown "--exchange must be 'features', 'experts' or 'auto', not 'pixels'" "${mpi4[@]}" "$bin" train $data --exchange pixels "${small[@]}"
+case_ capacity_without_top_k "--capacity-factor and --eval-capacity-factor need --top-k K" "${mpi4[@]}" "$bin" train $data --capacity-factor 1.25 "${small[@]}"
+case_ balance_unknown "--balance must be 'kl', 'switch' or 'none', not 'aux'" "${mpi4[@]}" "$bin" train $data --balance aux "${small[@]}"
+case_ overflow_unknown "--overflow must be 'drop' or 'next', not 'spill'" "$bin" train-local $data --top-k 1 --overflow spill "${small[@]}"
+case_ capacity_negative "--capacity-factor and --eval-capacity-factor must be 0 (no limit) or positive" "$bin" train-local $data --top-k 1 --eval-capacity-factor -1 "${small[@]}"
 mkdir -p "$work/site-b"
 cp -r data/language "$work/site-b/quotes"
 case_ same_domain_name "two domains are both named 'quotes' (--domain data/quotes for rank 0, --domain $work/site-b/quotes for rank 1); name them apart with --domain NAME=PATH" \

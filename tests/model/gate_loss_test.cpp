@@ -128,18 +128,47 @@ TEST(GateLoss, SwitchBalanceAndZLossByHand) {
   w.switch_alpha = 0.05;
   w.z_loss = 0.003;
   const auto t = gate_loss(mixed, labels, classes, z, w);
-  EXPECT_NEAR(t.total.item<double>(),
-              (t.task + 0.2 * t.entropy).item<double>() + 0.05 * expected + 0.003 * zsum / 3, 1e-12);
+  EXPECT_NEAR(t.total.item<double>(), (t.task + 0.2 * t.entropy).item<double>() + 0.05 * expected + 0.003 * zsum / 3,
+              1e-12);
   EXPECT_EQ(w.balance_weight(), 0.05);
   w.balance_kind = BalanceLoss::kNone;
   EXPECT_EQ(w.balance_weight(), 0.0);
   EXPECT_EQ(parse_balance_loss("switch"), BalanceLoss::kSwitch);
   EXPECT_THROW(parse_balance_loss("aux"), Error);
   // Per domain: the mean of each domain's own switch term.
-  EXPECT_NEAR(per_domain_balance(z, {2, 1}, BalanceLoss::kSwitch).item<double>(),
-              (balance_term(BalanceLoss::kSwitch, z.narrow(0, 0, 2)) + balance_term(BalanceLoss::kSwitch, z.narrow(0, 2, 1)))
-                      .item<double>() / 2,
+  EXPECT_NEAR(
+      per_domain_balance(z, {2, 1}, BalanceLoss::kSwitch).item<double>(),
+      (balance_term(BalanceLoss::kSwitch, z.narrow(0, 0, 2)) + balance_term(BalanceLoss::kSwitch, z.narrow(0, 2, 1)))
+              .item<double>() /
+          2,
+      1e-12);
+}
+
+// The domain-routing term: the gate's cross-entropy against each row's own domain, by hand,
+// weighted by λ3 in the total, zero without domains; its gradient by finite differences.
+TEST(GateLoss, DomainRoutingTermByHandAndGradient) {
+  const auto z = torch::tensor({{2.0, 0.0, -1.0}, {1.0, 0.5, 0.0}, {0.0, 3.0, 1.0}}, torch::kFloat64);
+  const auto domains = torch::tensor({0, 2, 1}, torch::kInt64);
+  double expected = 0;
+  for (int r = 0; r < 3; ++r) {
+    double sum = 0;
+    for (int e = 0; e < 3; ++e) sum += std::exp(z[r][e].item<double>());
+    expected += std::log(sum) - z[r][domains[r].item<std::int64_t>()].item<double>();
+  }
+  expected /= 3;
+  const auto mixed = torch::randn({3, 2}, torch::kFloat64);
+  const auto labels = torch::tensor({0, 1, 1}, torch::kInt64);
+  const auto classes = torch::full({3}, 2, torch::kInt64);
+  GateLossWeights w{0.2, 0.7};
+  w.domain = 0.4;
+  const auto t = gate_loss(mixed, labels, classes, z, w, batch_mean_gate, domains);
+  EXPECT_NEAR(t.domain.item<double>(), expected, 1e-12);
+  EXPECT_NEAR(t.total.item<double>(), (t.task + 0.2 * t.entropy + 0.7 * t.balance).item<double>() + 0.4 * expected,
               1e-12);
+  EXPECT_EQ(gate_loss(mixed, labels, classes, z, w).domain.item<double>(), 0.0);
+  auto x = z.clone().requires_grad_(true);
+  testing::expect_gradients_match(
+      [&] { return gate_loss(mixed, labels, classes, x, w, batch_mean_gate, domains).total; }, {x}, 1e-7);
 }
 
 // Their gradients (f held constant: the indicator of the argmax has none) against finite differences.

@@ -105,8 +105,8 @@ TEST(Routing, UnnormalisedTopKKeepsTheSoftmaxWeightsAndATaskGradientAtK1) {
 // choice before any row's second (GShard); 'drop' loses the overflow, 'next' moves it to the
 // row's best expert with room. Hand-computed on 5 rows and 3 experts.
 TEST(Routing, CapacityAssignsInRowOrderFirstChoicesFirst) {
-  EXPECT_EQ(expert_capacity(1.0, 1, 5, 3), 2);    // ⌈5/3⌉
-  EXPECT_EQ(expert_capacity(1.25, 2, 8, 4), 5);   // ⌈1.25·2·8/4⌉
+  EXPECT_EQ(expert_capacity(1.0, 1, 5, 3), 2);   // ⌈5/3⌉
+  EXPECT_EQ(expert_capacity(1.25, 2, 8, 4), 5);  // ⌈1.25·2·8/4⌉
   EXPECT_EQ(expert_capacity(2.0, 1, 128, 4), 64);
   // Row preferences (descending): r0 0>1>2, r1 0>2>1, r2 0>1>2, r3 1>0>2, r4 2>1>0.
   const auto z = torch::tensor({{3.0, 2.0, 1.0}, {3.0, 1.0, 2.0}, {3.0, 2.0, 1.0}, {2.0, 3.0, 1.0}, {1.0, 2.0, 3.0}},

@@ -390,13 +390,15 @@ TEST_P(RoutingOptions, BothExchangesEqualSingleProcess) {
       const auto got = fed->collaborative_step();
       expect_same_step(got, ref, offset, 1e-5, what + (fed == &features ? " (features)" : " (experts)"));
       EXPECT_NEAR(got.losses.z, ref.losses.z, 1e-5 * std::max(1.0, ref.losses.z)) << what;
+      EXPECT_NEAR(got.losses.domain, ref.losses.domain, 1e-5 * std::max(1.0, ref.losses.domain)) << what;
       EXPECT_EQ(got.assigned, ref.assigned) << what;
       EXPECT_EQ(got.dropped, ref.dropped) << what;
     }
     dropped += ref.dropped;
   }
   // (k ≥ E is dense: no capacity applies.)
-  if (options.routing.capacity_factor > 0 && options.routing.capacity_factor < 1 && options.routing.top_k < comm.size()) {
+  if (options.routing.capacity_factor > 0 && options.routing.capacity_factor < 1 &&
+      options.routing.top_k < comm.size()) {
     EXPECT_GT(dropped, 0) << "a capacity below 1 must drop (or move) rows";
   }
   for (auto* fed : {&features, &experts}) {
@@ -439,6 +441,11 @@ INSTANTIATE_TEST_SUITE_P(
                                     o.routing = {1, true, 0.75, 0, false, false};
                                     o.loss.balance_kind = BalanceLoss::kSwitch;
                                     o.loss.balance_per_domain = true;
+                                  }},
+                      RoutingCase{"top1_domain_routing_noisy",
+                                  [](TrainOptions& o) {
+                                    o.routing = {1, true, 0, 0, false, true};
+                                    o.loss.domain = 0.5;
                                   }},
                       RoutingCase{"dense_noisy_z_no_balance",
                                   [](TrainOptions& o) {

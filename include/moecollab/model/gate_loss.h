@@ -12,7 +12,9 @@
 //   switch: α · E · Σ_i f_i P_i (Switch Transformer's auxiliary loss), f_i the share of
 //     the step's rows whose top-1 is expert i (no gradient), P_i = ḡ_i; both global;
 //   none: no balance term;
-//   z-loss: β · mean_b logsumexp(gate logits_b)² (ST-MoE's router z-loss).
+//   z-loss: β · mean_b logsumexp(gate logits_b)² (ST-MoE's router z-loss);
+//   domain routing: λ3 · mean_b CE(gate logits_b, the row's own domain), the gate trained as a
+//     domain classifier where each training row's domain (its expert) is known (DEMix-style).
 #pragma once
 
 #include <torch/torch.h>
@@ -39,6 +41,7 @@ struct GateLossWeights {
   BalanceLoss balance_kind = BalanceLoss::kKl;
   double switch_alpha = 1e-2;  // α of the switch balance term
   double z_loss = 0;           // β of the router z-loss (0: off)
+  double domain = 0;           // λ3 of the domain-routing term (0: off)
 
   // The weight of the balance term in the total: λ2, α or 0.
   double balance_weight() const;
@@ -49,7 +52,8 @@ struct GateLossTerms {
   torch::Tensor entropy;  // mean_b H(g_b)
   torch::Tensor balance;  // KL(ḡ ‖ uniform), or E Σ f_i P_i (switch), or 0 (none)
   torch::Tensor z;        // mean_b logsumexp(gate logits_b)²
-  torch::Tensor total;    // task + λ1 entropy + balance_weight balance + β z
+  torch::Tensor domain;   // mean_b CE(gate logits_b, domain_b); 0 without domains
+  torch::Tensor total;    // task + λ1 entropy + balance_weight balance + β z + λ3 domain
 };
 
 // Maps a b×E tensor of this batch (gate probabilities, or top-1 indicators) to its
@@ -82,8 +86,13 @@ torch::Tensor balance_term(BalanceLoss kind, const torch::Tensor& gate_logits, c
 torch::Tensor per_domain_balance(const torch::Tensor& gate_logits, const std::vector<std::int64_t>& rows,
                                  BalanceLoss kind = BalanceLoss::kKl);
 
+// `domains`: each row's own domain (expert) index, b int64, for the domain-routing term
+// (undefined: the term is 0).
 GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels, const torch::Tensor& classes,
                         const torch::Tensor& gate_logits, const GateLossWeights& weights,
-                        const MeanGate& mean_gate = batch_mean_gate);
+                        const MeanGate& mean_gate = batch_mean_gate, const torch::Tensor& domains = {});
+
+// The weighted sum of the terms: task + λ1 entropy + w balance + β z + λ3 domain.
+torch::Tensor total_loss(const GateLossTerms& terms, const GateLossWeights& weights);
 
 }  // namespace moecollab

@@ -142,7 +142,7 @@ class FederatedTrainer {
   std::vector<std::unique_ptr<torch::optim::Adam>> replica_optimizers_;
   bool experts_stale_ = true;
   int round_ = 0;
-  int gate_step_ = 0;  // in this round (a noisy gate's draws depend on it)
+  int gate_step_ = 0;                  // in this round (a noisy gate's draws depend on it)
   double gate_comm_seconds_ = 0;       // this round's, so far
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
 };

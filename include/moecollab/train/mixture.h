@@ -143,6 +143,7 @@ RoundReport run_round_phases(Trainer& trainer, const TrainOptions& options, int 
   const auto gate_start = Clock::now();
   report.balance_label = describe(options.loss.balance_kind);
   report.z_loss = options.loss.z_loss > 0;
+  report.domain_loss = options.loss.domain > 0;
   for (int step = 0; step < options.gate_steps; ++step) {
     const auto taken = trainer.collaborative_step();
     accumulate(report.gate, taken.losses, options.gate_steps);

@@ -33,7 +33,8 @@ struct StepLosses {
   double entropy = 0;  // mean routing entropy H(g)
   double balance = 0;  // KL(ḡ ‖ uniform), or E Σ f_i P_i with --balance switch, 0 with none
   double z = 0;        // router z-loss mean_b logsumexp(gate logits_b)² (counted only with --z-loss > 0)
-  double total = 0;    // task + λ1 entropy + (λ2 or α) balance + β z
+  double domain = 0;   // gate cross-entropy against each row's domain (counted only with --domain-routing-loss > 0)
+  double total = 0;    // task + λ1 entropy + (λ2 or α) balance + β z + λ3 domain
 };
 
 struct RoundReport {
@@ -58,6 +59,7 @@ struct RoundReport {
   std::map<std::string, std::uint64_t> bytes_by_op;  // bytes_sent split by collective
   std::string balance_label = "kl";                  // the balance term's kind: kl, switch or none
   bool z_loss = false;                               // whether the z-loss counts (printed only then)
+  bool domain_loss = false;                          // whether the domain-routing term counts (printed only then)
   // Capacity (--capacity-factor): (row, choice) pairs of the gate phase's steps, all ranks, and how
   // many a full expert dropped. assigned = 0: no capacity, nothing dropped.
   std::int64_t assigned = 0;
