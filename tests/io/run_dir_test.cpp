@@ -55,7 +55,7 @@ TEST(RunDir, LogColumnsByName) {
   const auto log = read_run_log(path);
   const auto& losses = log.columns.at("losses");
   ASSERT_EQ(losses.size(), static_cast<std::size_t>(log.losses.size(1)));
-  EXPECT_EQ(losses.back(), "total");
+  EXPECT_EQ(losses, (std::vector<std::string>{"local", "task", "entropy", "balance", "total", "z", "domain"}));
   EXPECT_NEAR(log.loss("total")[1].item<double>(), 0.9, 1e-12);  // round_report(2, 0.4): total 0.5 + x
   EXPECT_NEAR(log.loss("task")[0].item<double>(), 0.5, 1e-12);
   EXPECT_EQ(log.column("seconds", "total").size(0), 2);

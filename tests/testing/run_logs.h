@@ -26,7 +26,10 @@ inline RoundReport round_report(int round, double x) {
   RoundReport r;
   r.round = round;
   r.rounds = 3;
-  r.gate = {0.5, 0.2, 0.01, 0.5 + x};
+  r.gate.task = 0.5;
+  r.gate.entropy = 0.2;
+  r.gate.balance = 0.01;
+  r.gate.total = 0.5 + x;
   for (int d = 0; d < 2; ++d) {
     DomainReport dr;
     dr.domain = d == 0 ? "news" : "law";
