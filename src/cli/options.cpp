@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "config_file.h"
 #include "moecollab/util/error.h"
 #include "run_options.h"
 
@@ -62,24 +63,7 @@ po::typed_value<bool>* flag(bool* field, bool default_value) {
 void store_config_file(const std::string& path, const po::options_description& options, po::variables_map& vm) {
   std::ifstream in(path);
   if (!in) throw Error("config " + path + ": cannot open file");
-  try {
-    auto parsed = po::parse_config_file(in, options, /*allow_unregistered=*/true);
-    for (const auto& option : parsed.options) {
-      if (option.unregistered && !pipeline_config_keys().count(option.string_key)) {
-        throw Error("config " + path + ": unrecognised option '" + option.string_key +
-                    "' (no moecollab command takes it)");
-      }
-    }
-    // The command line wins, for repeatable options too: drop the file's values of what it set.
-    auto& items = parsed.options;
-    items.erase(
-        std::remove_if(items.begin(), items.end(),
-                       [&](const po::option& o) { return vm.count(o.string_key) && !vm[o.string_key].defaulted(); }),
-        items.end());
-    po::store(parsed, vm);
-  } catch (const po::error& e) {
-    throw Error("config " + path + ": " + e.what());
-  }
+  store_config_stream(in, path, options, pipeline_config_keys(), vm);
 }
 
 bool parse_options(int argc, char** argv, const std::string& usage, po::options_description& options,
@@ -104,6 +88,7 @@ bool parse_options(int argc, char** argv, const std::string& usage, po::options_
   stray_words.add("stray-word", -1);
   all.add_options()("stray-word", po::value(&stray)->composing(), "");
   try {
+    for (int i = 1; i < argc; ++i) refuse_message_placeholders(argv[i], "the command line");
     const auto words = join_boolean_values(argc, argv, all);
     po::command_line_parser parser(words.words);
     parser.options(all)

@@ -221,7 +221,15 @@ void add_run_options(po::options_description& options, RunOptions& run) {
       "keep-checkpoints", po::value(&a.keep_checkpoints)->default_value(a.keep_checkpoints),
       "keep the newest K checkpoints, delete older ones (0: keep all)")(
       "resume", po::value(&a.resume)->default_value(a.resume),
-      "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds");
+      "continue from a checkpoint: a file, or 'latest' in --run-dir; the run goes on to --rounds")(
+      "precision", one_of("precision", {"float32", "float64"}, [&run](std::size_t i) { run.float64 = i == 1; }),
+      "float32, or float64 for verification (every parameter, feature and loss in double precision; about 2x "
+      "slower; what the independent reference tests/train/step_reference.py is compared against). A checkpoint "
+      "holds the tensors in the run's precision");
+}
+
+void apply_precision(const RunOptions& run) {
+  if (run.float64) torch::set_default_dtype(caffe2::TypeMeta::Make<double>());
 }
 
 void add_backend_option(po::options_description& options, std::string& backend) {

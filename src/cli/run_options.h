@@ -55,8 +55,12 @@ struct RunOptions {
   DataOptions data;
   TrainOptions train;
   ArtifactOptions artifacts;
-  bool test = false;  // report the test split after the last round
+  bool test = false;     // report the test split after the last round
+  bool float64 = false;  // --precision float64: every tensor the run makes is float64
 };
+// Makes float64 the default dtype of every tensor this process creates when `run.float64`
+// (before any model is built): `--precision float64`, the verification mode.
+void apply_precision(const RunOptions& run);
 void add_run_options(po::options_description& options, RunOptions& run);
 // Before any work: --run-dir can be created and written in, with room for a
 // checkpoint, and holds no other run: a directory with a run log, final.json or

@@ -37,6 +37,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   // Same options on every rank, so every rank reaches the same verdict here.
   require_one_rank_per_domain(command.name, run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
+  apply_precision(run);
   const auto nccl = select_backend(backend, mpi);
   Communicator& transport = nccl ? *nccl : static_cast<Communicator&>(mpi);
   // The fault suite's faults (tests/faults/): MOECOLLAB_FAULT=KIND:RANK:OP:CALL wraps the

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "moecollab/io/hdf5.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/train/local_trainer.h"
 #include "moecollab/util/hash.h"
@@ -14,8 +15,13 @@ namespace moecollab::cli {
 
 int train_local_main(int argc, char** argv) {
   RunOptions run;
+  std::string dump_step;
   po::options_description options("train-local");
   add_run_options(options, run);
+  options.add_options()("dump-step", po::value(&dump_step)->default_value(dump_step),
+                        "write what the run's last gate step computed to this HDF5 file: its inputs (features, "
+                        "labels, every expert's and the gate's parameters, the loss weights) and outputs (logits, "
+                        "each loss term, the gate's gradient), for tests/train/step_reference.py");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: moecollab train-local --domain DIR [--domain DIR ...] [--config run.ini] [options]\n"
@@ -24,10 +30,12 @@ int train_local_main(int argc, char** argv) {
     return 0;
   }
   torch::set_num_threads(threads_for(run.data, 1));
+  apply_precision(run);
   check_run_dir(run.artifacts);
   const auto tokenizer = load_tokenizer(run);
   run.train.cache_progress = print_cache_progress;
   LocalTrainer trainer(run.train, load_domains(run.data), tokenizer);
+  trainer.record_steps(!dump_step.empty());
   std::cout << "train-local: " << trainer.shards().size() << " domains:";
   std::vector<std::vector<std::string>> labels;
   for (const auto& s : trainer.shards()) {
@@ -44,6 +52,11 @@ int train_local_main(int argc, char** argv) {
             << std::endl;
   context.feature_cache_seconds = cache_seconds;
   run_training(trainer, run, context);
+  if (!dump_step.empty()) {
+    if (trainer.last_step().empty()) throw Error("--dump-step " + dump_step + ": the run took no gate step");
+    h5::write_tensor_file(dump_step, trainer.last_step());
+    std::cout << "wrote the last gate step to " << dump_step << std::endl;
+  }
   return 0;
 }
 

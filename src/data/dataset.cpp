@@ -34,6 +34,7 @@ LabelSet read_label_file(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) strip_utf8_bom(line);
     if (line.empty()) throw file_error(path, number, "blank label");
     if (labels.find(line) >= 0) throw file_error(path, number, "duplicate label '" + line + "'");
     labels.names.push_back(line);
@@ -71,6 +72,7 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   for (std::string line; std::getline(in, line);) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) strip_utf8_bom(line);
     std::size_t bad = 0;
     if (!decode_utf8(line, &bad)) {
       throw file_error(path, number, "line is not valid UTF-8 (bad byte at offset " + std::to_string(bad) + ")");

@@ -9,6 +9,21 @@
 namespace moecollab {
 namespace {
 
+// A physical line this long is a file without its line breaks (or not text at all), not one example.
+constexpr std::size_t kMaxLineBytes = 1u << 20;
+
+// std::getline with the line-length limit and, on the file's first line, the byte order mark removed.
+bool read_line(std::istream& in, std::string& line, std::size_t number, const std::string& path) {
+  if (!std::getline(in, line)) return false;
+  if (line.size() > kMaxLineBytes) {
+    throw file_error(path, number,
+                     "line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
+                         std::to_string(kMaxLineBytes) + " bytes per line (is the file missing its line breaks?)");
+  }
+  if (number == 1) strip_utf8_bom(line);
+  return true;
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -45,7 +60,7 @@ std::vector<LabelledText> read_jsonl(std::istream& in, const std::string& path, 
   std::vector<LabelledText> out;
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
+  while (read_line(in, line, number + 1, path)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::size_t bad = 0;
@@ -55,7 +70,7 @@ std::vector<LabelledText> read_jsonl(std::istream& in, const std::string& path, 
     nlohmann::json obj;
     try {
       obj = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number too large
       throw file_error(path, number, std::string("malformed JSON: ") + e.what());
     }
     if (!obj.is_object()) throw file_error(path, number, "expected a JSON object");
@@ -73,7 +88,7 @@ bool read_delimited_record(std::istream& in, char delim, std::vector<std::string
                            const std::string& path) {
   fields.clear();
   std::string raw;
-  if (!std::getline(in, raw)) return false;
+  if (!read_line(in, raw, line + 1, path)) return false;
   ++line;
   const std::size_t start_line = line;
   std::string field;
@@ -82,8 +97,12 @@ bool read_delimited_record(std::istream& in, char delim, std::vector<std::string
     if (i == raw.size()) {
       if (!quoted) break;
       std::string more;
-      if (!std::getline(in, more)) throw file_error(path, start_line, "unterminated quoted field");
+      if (!read_line(in, more, line + 1, path)) throw file_error(path, start_line, "unterminated quoted field");
       ++line;
+      if (raw.size() + more.size() > kMaxLineBytes) {
+        throw file_error(path, start_line,
+                         "quoted field runs past " + std::to_string(kMaxLineBytes) + " bytes (unterminated quote?)");
+      }
       raw += '\n' + more;
     }
     const char c = raw[i];
@@ -114,6 +133,9 @@ std::vector<LabelledText> read_delimited(std::istream& in, const std::string& pa
   if (!read_delimited_record(in, delim, fields, line, path)) throw file_error(path, 0, "file is empty");
   int text_col = -1, label_col = -1;
   for (std::size_t i = 0; i < fields.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (fields[j] == fields[i]) throw file_error(path, 1, "header names the column '" + fields[i] + "' twice");
+    }
     if (fields[i] == "text") text_col = static_cast<int>(i);
     if (fields[i] == "label") label_col = static_cast<int>(i);
   }
@@ -134,20 +156,36 @@ std::vector<LabelledText> read_delimited(std::istream& in, const std::string& pa
 
 }  // namespace
 
-std::vector<LabelledText> read_labelled_text(const std::string& path, bool require_label) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw file_error(path, 0, "cannot open file");
+TextFormat text_format_of(const std::string& path) {
+  if (ends_with(path, ".jsonl") || ends_with(path, ".json")) return TextFormat::kJsonl;
+  if (ends_with(path, ".csv")) return TextFormat::kCsv;
+  if (ends_with(path, ".tsv")) return TextFormat::kTsv;
+  throw file_error(path, 0, "unknown format (expected .jsonl, .csv or .tsv)");
+}
+
+std::vector<LabelledText> parse_labelled_text(std::istream& in, const std::string& path, TextFormat format,
+                                              bool require_label) {
   std::vector<LabelledText> out;
-  if (ends_with(path, ".jsonl") || ends_with(path, ".json"))
-    out = read_jsonl(in, path, require_label);
-  else if (ends_with(path, ".csv"))
-    out = read_delimited(in, path, ',', require_label);
-  else if (ends_with(path, ".tsv"))
-    out = read_delimited(in, path, '\t', require_label);
-  else
-    throw file_error(path, 0, "unknown format (expected .jsonl, .csv or .tsv)");
+  switch (format) {
+    case TextFormat::kJsonl:
+      out = read_jsonl(in, path, require_label);
+      break;
+    case TextFormat::kCsv:
+      out = read_delimited(in, path, ',', require_label);
+      break;
+    case TextFormat::kTsv:
+      out = read_delimited(in, path, '\t', require_label);
+      break;
+  }
   if (out.empty()) throw file_error(path, 0, "file holds no examples");
   return out;
+}
+
+std::vector<LabelledText> read_labelled_text(const std::string& path, bool require_label) {
+  const TextFormat format = text_format_of(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw file_error(path, 0, "cannot open file");
+  return parse_labelled_text(in, path, format, require_label);
 }
 
 }  // namespace moecollab

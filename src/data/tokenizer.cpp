@@ -36,14 +36,25 @@ Vocabulary Vocabulary::load(const std::string& path) {
   if (std::filesystem::is_directory(path)) throw file_error(path, 0, "is a directory, not a vocab.txt");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, 0, "cannot open vocabulary");
+  return parse(in, path);
+}
+
+Vocabulary Vocabulary::parse(std::istream& in, const std::string& origin) {
   std::vector<std::string> tokens;
   std::string line;
-  while (std::getline(in, line)) {
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) strip_utf8_bom(line);
+    std::size_t bad = 0;
+    if (!decode_utf8(line, &bad)) {
+      throw file_error(origin, number,
+                       "token is not valid UTF-8 (bad byte at offset " + std::to_string(bad) +
+                           "); a vocab.txt is UTF-8, one token per line");
+    }
     tokens.push_back(line);
   }
-  if (tokens.empty()) throw file_error(path, 0, "vocabulary is empty");
-  return Vocabulary(std::move(tokens), path);
+  if (tokens.empty()) throw file_error(origin, 0, "vocabulary is empty");
+  return Vocabulary(std::move(tokens), origin);
 }
 
 void Vocabulary::save(const std::string& path) const {

@@ -15,18 +15,6 @@
 namespace moecollab {
 namespace {
 
-std::vector<std::int64_t> parse_version(const std::string& version) {
-  std::vector<std::int64_t> parts;
-  std::stringstream in(version);
-  for (std::string part; std::getline(in, part, '.');) {
-    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos) return {};
-    parts.push_back(std::stoll(part));
-  }
-  if (parts.size() < 2 || parts.size() > 3 || version.back() == '.') return {};
-  while (parts.size() < 3) parts.push_back(0);
-  return parts;
-}
-
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -34,17 +22,6 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 }
 
 }  // namespace
-
-void check_version_text(const std::string& version) {
-  if (parse_version(version).empty()) {
-    throw Error("version '" + version + "' is not a semantic version (MAJOR.MINOR or MAJOR.MINOR.PATCH, digits)");
-  }
-}
-
-int compare_versions(const std::string& a, const std::string& b) {
-  const auto x = parse_version(a), y = parse_version(b);
-  return x < y ? -1 : (y < x ? 1 : 0);
-}
 
 std::string package_content_hash(const ExpertPackage& p) {
   const auto& m = p.manifest;

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "moecollab/util/error.h"
+#include "moecollab/util/files.h"
 
 namespace moecollab::h5 {
 namespace {
@@ -402,6 +403,12 @@ void Appendable::append_rows(const torch::Tensor& rows_in) {
 
 void write_tensor_tree(const Handle& group, const std::map<std::string, torch::Tensor>& tensors) {
   for (const auto& [name, t] : tensors) write_tensor(group, name, t);
+}
+
+void write_tensor_file(const std::string& path, const std::map<std::string, torch::Tensor>& tensors) {
+  const auto tmp = temporary_path(path);
+  write_tensor_tree(open_file(tmp, Mode::kCreate), tensors);
+  commit_file(tmp, path);
 }
 
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "moecollab/io/expert_package.h"
 #include "moecollab/io/run_dir.h"
@@ -31,48 +31,16 @@ Registry::Registry(std::string dir, bool create) : dir_(std::move(dir)) {
     save();
     return;
   }
-  std::ifstream in(index);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object() || j.value("format", "") != run_dir::kRegistryIndex.name || !j.contains("packages")) {
-    throw Error(index + ": not a MoECollab registry index (format '" + std::string(run_dir::kRegistryIndex.name) +
-                "')");
-  }
-  // An index without "format_version" was written before the version was stored: version 1.
-  const auto version = j.value("format_version", std::int64_t{1});
-  if (version != run_dir::kRegistryIndex.version) {
-    throw Error(index + ": registry index format version " + std::to_string(version) + ", this build reads version " +
-                std::to_string(run_dir::kRegistryIndex.version));
-  }
-  try {
-    for (const auto& p : j["packages"]) {
-      entries_.push_back({p.at("domain"), p.at("version"), p.at("file"), p.at("content_hash"),
-                          p.at("encoder_fingerprint"), p.value("contributor", ""), p.value("added", "")});
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index + ": bad package entry: " + e.what());
-  }
+  std::ifstream in(index, std::ios::binary);
+  if (!in) throw Error(index + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  entries_ = parse_registry_index(text.str(), index);
 }
 
 void Registry::save() const {
-  nlohmann::json j;
-  j["format"] = run_dir::kRegistryIndex.name;
-  j["format_version"] = run_dir::kRegistryIndex.version;
-  j["packages"] = nlohmann::json::array();
-  for (const auto& e : entries_) {
-    j["packages"].push_back({{"domain", e.domain},
-                             {"version", e.version},
-                             {"file", e.file},
-                             {"content_hash", e.content_hash},
-                             {"encoder_fingerprint", e.encoder_fingerprint},
-                             {"contributor", e.contributor},
-                             {"added", e.added}});
-  }
-  write_file_atomically(run_dir::registry_index_path(dir_), [&](std::ostream& out) { out << j.dump(2) << "\n"; });
+  write_file_atomically(run_dir::registry_index_path(dir_),
+                        [&](std::ostream& out) { out << registry_index_text(entries_); });
 }
 
 RegistryEntry Registry::add(const std::string& package_path) {

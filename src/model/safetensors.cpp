@@ -1,5 +1,7 @@
 #include "moecollab/model/safetensors.h"
 
+#include "moecollab/model/safetensors_header.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,77 +39,45 @@ const DtypeInfo* find_dtype(torch::ScalarType type) {
   return nullptr;
 }
 
-// Opens `path` and reads its JSON header; leaves `in` at the start of the buffer.
-nlohmann::json read_header(std::ifstream& in, const std::string& path, std::uint64_t& header_len) {
+// Opens `path` and reads and checks its header; leaves `in` at the start of the buffer.
+std::vector<SafetensorsEntry> read_header(std::ifstream& in, const std::string& path, std::uint64_t& buffer_size) {
   in.open(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
   const auto file_size = std::filesystem::file_size(path);
-  unsigned char len_bytes[8];
-  if (!in.read(reinterpret_cast<char*>(len_bytes), 8)) throw Error(path + ": too short for a safetensors header");
-  header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > file_size - 8 || header_len > (100u << 20)) {
-    throw Error(path + ": safetensors header length " + std::to_string(header_len) + " exceeds the file");
-  }
+  std::string first(8, '\0');
+  in.read(first.data(), 8);
+  first.resize(static_cast<std::size_t>(in.gcount()));
+  const std::uint64_t header_len = safetensors_header_length(first, file_size, path);
   std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(header);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": malformed safetensors header: " + e.what());
-  }
-  if (!json.is_object()) throw Error(path + ": safetensors header is not a JSON object");
-  return json;
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_len))) throw Error(path + ": truncated header");
+  buffer_size = file_size - 8 - header_len;
+  return parse_safetensors_header(header, buffer_size, path);
 }
 
 }  // namespace
 
 std::vector<std::string> safetensors_names(const std::string& path) {
   std::ifstream in;
-  std::uint64_t header_len = 0;
-  const auto json = read_header(in, path, header_len);
+  std::uint64_t buffer_size = 0;
   std::vector<std::string> names;
-  for (const auto& [name, entry] : json.items()) {
-    if (name != "__metadata__") names.push_back(name);
-  }
+  for (const auto& e : read_header(in, path, buffer_size)) names.push_back(e.name);
   return names;
 }
 
 NamedTensors read_safetensors(const std::string& path) {
   std::ifstream in;
-  std::uint64_t header_len = 0;
-  const auto json = read_header(in, path, header_len);
-  const auto file_size = std::filesystem::file_size(path);
-  const std::uint64_t buffer_size = file_size - 8 - header_len;
+  std::uint64_t buffer_size = 0;
+  const auto entries = read_header(in, path, buffer_size);
   std::string buffer(buffer_size, '\0');
   if (!in.read(buffer.data(), static_cast<std::streamsize>(buffer_size))) throw Error(path + ": truncated buffer");
   NamedTensors out;
-  for (const auto& [name, entry] : json.items()) {
-    if (name == "__metadata__") continue;
-    try {
-      const auto dtype_name = entry.at("dtype").get<std::string>();
-      const auto* dtype = find_dtype(dtype_name);
-      if (!dtype) throw Error("unsupported dtype " + dtype_name);
-      const auto shape = entry.at("shape").get<std::vector<std::int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
-      std::int64_t count = 1;
-      for (auto s : shape) count *= s;
-      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > buffer_size ||
-          offsets[1] - offsets[0] != static_cast<std::uint64_t>(count) * dtype->size) {
-        throw Error("data_offsets do not match its shape and dtype within the " + std::to_string(buffer_size) +
-                    "-byte buffer");
-      }
-      auto t = torch::empty(shape, dtype->stored);
-      std::memcpy(t.data_ptr(), buffer.data() + offsets[0], offsets[1] - offsets[0]);
-      const bool real =
-          dtype->stored == torch::kFloat16 || dtype->stored == torch::kBFloat16 || dtype->stored == torch::kFloat64;
-      out[name] = real ? t.to(torch::kFloat32) : t;
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(path + ": tensor '" + name + "': malformed entry: " + e.what());
-    } catch (const Error& e) {
-      throw Error(path + ": tensor '" + name + "': " + e.what());
-    }
+  for (const auto& e : entries) {
+    const auto* dtype = find_dtype(e.dtype);
+    auto t = torch::empty(e.shape, dtype->stored);
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), buffer.data() + e.begin, e.end - e.begin);
+    const bool real =
+        dtype->stored == torch::kFloat16 || dtype->stored == torch::kBFloat16 || dtype->stored == torch::kFloat64;
+    out[e.name] = real ? t.to(torch::kFloat32) : t;
   }
   return out;
 }

@@ -95,6 +95,35 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   for (auto& opt : expert_optimizers_) opt->zero_grad();
   if (encoder_optimizer_) encoder_optimizer_->zero_grad();
   terms.total.backward();
+  if (record_steps_) {
+    auto& r = last_step_;
+    r.clear();
+    r["inputs/features"] = views.shared.detach().clone();
+    r["inputs/labels"] = torch::cat(labels);
+    r["inputs/classes"] = torch::cat(classes);
+    r["inputs/domains"] = torch::cat(domains);
+    std::vector<std::int64_t> rows;
+    for (const auto& l : labels) rows.push_back(l.size(0));
+    r["inputs/rows"] = torch::tensor(rows, torch::kInt64);
+    for (std::size_t e = 0; e < experts_.size(); ++e) {
+      for (const auto& item : experts_[e]->named_parameters()) {
+        r["inputs/expert" + std::to_string(e) + "/" + item.key()] = item.value().detach().clone();
+      }
+    }
+    for (const auto& item : gate_->named_parameters()) {
+      const auto& p = item.value();
+      r["inputs/gate/" + item.key()] = p.detach().clone();
+      r["outputs/gate_grad/" + item.key()] = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    }
+    const auto& w = options_.loss;
+    r["inputs/weights"] = torch::tensor({w.entropy, w.balance_weight(), w.z_loss, w.domain}, torch::kFloat64);
+    r["outputs/expert_logits"] = out.expert_logits.detach().clone();
+    r["outputs/gate_logits"] = out.gate_logits.detach().clone();
+    r["outputs/mixed"] = out.mixed.detach().clone();
+    r["outputs/losses"] = torch::stack({terms.task, terms.entropy, terms.balance, terms.z, terms.domain, terms.total})
+                              .detach()
+                              .to(torch::kFloat64);
+  }
   CollaborativeStep step;
   step.mixed = out.mixed.detach();
   step.losses = {terms.task.item<double>(), terms.entropy.item<double>(), terms.balance.item<double>(),

@@ -72,4 +72,10 @@ std::string encode_utf8(const std::vector<char32_t>& cps) {
   return out;
 }
 
+bool strip_utf8_bom(std::string& line) {
+  if (line.compare(0, 3, "\xEF\xBB\xBF") != 0) return false;
+  line.erase(0, 3);
+  return true;
+}
+
 }  // namespace moecollab

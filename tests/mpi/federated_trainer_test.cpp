@@ -36,20 +36,31 @@ std::vector<Domain> all_domains(int count) {
   return out;
 }
 
+// The MPI test binary runs in float64 (tests/mpi/mpi_test_main.cpp), so the federated and the
+// single-process computations, which differ only in summation order, agree to 1e-9 relative.
+constexpr double kTol = 1e-9;
+
+// Relative tolerances: a tensor may differ from the reference by `tol` of its largest
+// magnitude, a loss by `tol` of its value (never an absolute floor, which at a small balance
+// term or gradient would hide an error of its whole size).
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, const std::string& what) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
   const double diff = (a - b).abs().max().item<double>();
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  EXPECT_LE(diff, tol * scale) << what << " differs by " << diff;
+  const double scale = b.abs().max().item<double>();
+  EXPECT_LE(diff, tol * scale) << what << " differs by " << diff << " (largest magnitude " << scale << ")";
+}
+
+void expect_relative(double got, double want, double tol, const std::string& what) {
+  EXPECT_LE(std::abs(got - want), tol * std::abs(want)) << what << ": " << got << " vs " << want;
 }
 
 void expect_same_step(const CollaborativeStep& fed, const CollaborativeStep& ref, std::int64_t row_offset, double tol,
                       const std::string& what) {
   expect_close(fed.mixed, ref.mixed.narrow(0, row_offset, fed.mixed.size(0)), tol, what + ": mixed logits");
-  EXPECT_NEAR(fed.losses.task, ref.losses.task, tol) << what;
-  EXPECT_NEAR(fed.losses.entropy, ref.losses.entropy, tol) << what;
-  EXPECT_NEAR(fed.losses.balance, ref.losses.balance, tol) << what;
-  EXPECT_NEAR(fed.losses.total, ref.losses.total, tol) << what;
+  expect_relative(fed.losses.task, ref.losses.task, tol, what + ": task loss");
+  expect_relative(fed.losses.entropy, ref.losses.entropy, tol, what + ": entropy");
+  expect_relative(fed.losses.balance, ref.losses.balance, tol, what + ": balance");
+  expect_relative(fed.losses.total, ref.losses.total, tol, what + ": total loss");
   expect_close(fed.gate_grad, ref.gate_grad, tol, what + ": gate gradient");
 }
 
@@ -75,6 +86,30 @@ std::int64_t row_offset(const std::vector<Domain>& domains, const TrainOptions& 
 // scores every row with every expert and keeps each row's k in the mixture.
 // A third parameter: the balance term per domain (--balance-scope domain).
 class FederatedEquivalence : public ::testing::TestWithParam<std::tuple<bool, int, bool>> {};
+
+// The mean gate over all ranks' rows, by hand: rank 0 holds rows (0.7, 0.3) and (0.4, 0.6),
+// rank 1 the row (0.1, 0.9), any other rank none: the mean is (0.4, 0.6) on every rank, its
+// KL to uniform 0.4 ln 0.8 + 0.6 ln 1.2, and the gradient of that KL reaches each rank's own
+// rows only, (ln(2 mean_i) + 1) / 3 per row.
+TEST(GlobalMeanGate, TwoRanksByHand) {
+  auto& comm = world();
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor probs = comm.rank() == 0   ? torch::tensor({{0.7, 0.3}, {0.4, 0.6}}, options)
+                        : comm.rank() == 1 ? torch::tensor({{0.1, 0.9}}, options)
+                                           : torch::zeros({0, 2}, options);
+  probs.requires_grad_(true);
+  const auto mean = global_mean_gate(comm, probs, 3);
+  EXPECT_NEAR(mean[0].item<double>(), 0.4, 1e-15);
+  EXPECT_NEAR(mean[1].item<double>(), 0.6, 1e-15);
+  const auto kl = kl_to_uniform(mean);
+  EXPECT_NEAR(kl.item<double>(), 0.4 * std::log(0.8) + 0.6 * std::log(1.2), 1e-15);
+  kl.backward();
+  const double g0 = (std::log(0.8) + 1) / 3, g1 = (std::log(1.2) + 1) / 3;
+  for (std::int64_t r = 0; r < probs.size(0); ++r) {
+    EXPECT_NEAR(probs.grad()[r][0].item<double>(), g0, 1e-15) << "rank " << comm.rank() << " row " << r;
+    EXPECT_NEAR(probs.grad()[r][1].item<double>(), g1, 1e-15) << "rank " << comm.rank() << " row " << r;
+  }
+}
 
 TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   auto& comm = world();
@@ -104,14 +139,14 @@ TEST_P(FederatedEquivalence, StepsEqualSingleProcess) {
   for (int step = 0; step < 3; ++step) {
     const auto ref = local.collaborative_step();
     const auto got = fed.collaborative_step();
-    expect_same_step(got, ref, offset, 1e-5, "step " + std::to_string(step));
+    expect_same_step(got, ref, offset, kTol, "step " + std::to_string(step));
     if (joint) {
       // Expert gradients came back across ranks (reverse all-to-all).
       expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
-                   1e-5, "expert gradient");
+                   kTol, "expert gradient");
     }
   }
-  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), kTol, "gate after 3 steps");
 }
 
 INSTANTIATE_TEST_SUITE_P(JointAndTopK, FederatedEquivalence,
@@ -141,14 +176,14 @@ TEST_P(FederatedRounds, MetricsEqualSingleProcessAndReplicasStayIdentical) {
     const auto got = fed.run_round();  // throws if the replicas' fingerprints differ
     if (comm.rank() != 0) continue;
     ASSERT_EQ(got.domains.size(), ref.domains.size());
-    EXPECT_NEAR(got.local_loss, ref.local_loss, 1e-5);
-    EXPECT_NEAR(got.gate.total, ref.gate.total, 1e-5);
+    expect_relative(got.local_loss, ref.local_loss, kTol, "local loss");
+    expect_relative(got.gate.total, ref.gate.total, kTol, "gate total");
     for (std::size_t d = 0; d < ref.domains.size(); ++d) {
       EXPECT_EQ(got.domains[d].domain, ref.domains[d].domain);
       EXPECT_NEAR(got.domains[d].moe.accuracy, ref.domains[d].moe.accuracy, 1e-12) << d;
       EXPECT_NEAR(got.domains[d].expert.macro_f1, ref.domains[d].expert.macro_f1, 1e-12) << d;
       for (std::size_t e = 0; e < ref.utilization.size(); ++e) {
-        EXPECT_NEAR(got.domains[d].utilization[e], ref.domains[d].utilization[e], 1e-5);
+        EXPECT_NEAR(got.domains[d].utilization[e], ref.domains[d].utilization[e], kTol);
       }
     }
     EXPECT_GT(got.bytes_sent, 0u);
@@ -204,9 +239,9 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
   // Local phase: FedSGD over the experts' own losses (the mean of their encoder gradients).
   local.local_phase();
   fed.local_phase();
-  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5,
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), kTol,
                "expert after local phase");
-  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5,
+  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), kTol,
                "encoder after local phase");
   expect_identical_encoders(comm, fed, "after the local phase");
 
@@ -215,21 +250,21 @@ TEST_P(FederatedFineTuning, StepsEqualSingleProcessAndEncoderReplicasStayIdentic
     const auto what = "step " + std::to_string(step);
     const auto ref = local.collaborative_step();
     const auto got = fed.collaborative_step();
-    expect_same_step(got, ref, offset, 1e-5, what);
+    expect_same_step(got, ref, offset, kTol, what);
     // The encoder's gradient: gate path on the row's own rank plus every expert's
     // path back across ranks, summed over ranks.
     const auto fed_grad = flatten_gradients(encoder_grads(fed.encoder()));
     const auto ref_grad = flatten_gradients(encoder_grads(local.encoder()));
     EXPECT_GT(ref_grad.abs().max().item<double>(), 0.0) << what << ": the encoder got no gradient";
-    expect_close(fed_grad, ref_grad, 1e-5, what + ": encoder gradient");
+    expect_close(fed_grad, ref_grad, kTol, what + ": encoder gradient");
     if (joint) {
       expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
-                   1e-5, what + ": expert gradient");
+                   kTol, what + ": expert gradient");
     }
     expect_identical_encoders(comm, fed, what);
   }
-  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), 1e-5, "encoder after 3 steps");
-  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+  expect_close(flatten_parameters(*fed.encoder()), flatten_parameters(*local.encoder()), kTol, "encoder after 3 steps");
+  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), kTol, "gate after 3 steps");
 }
 
 INSTANTIATE_TEST_SUITE_P(EncoderTrain, FederatedFineTuning,
@@ -278,16 +313,16 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
     const auto ref = local.collaborative_step();
     const auto via_features = features ? features->collaborative_step() : CollaborativeStep{};
     const auto got = fed.collaborative_step();
-    expect_same_step(got, ref, offset, 1e-5, what + " against one process");
-    if (features) expect_same_step(got, via_features, 0, 1e-5, what + " against the features exchange");
+    expect_same_step(got, ref, offset, kTol, what + " against one process");
+    if (features) expect_same_step(got, via_features, 0, kTol, what + " against the features exchange");
     if (joint) {  // this rank's expert took the gradient summed over every rank's rows
       expect_close(flatten_gradients(fed.expert()->parameters()), flatten_gradients(local.experts()[r]->parameters()),
-                   1e-5, what + ": expert gradient");
+                   kTol, what + ": expert gradient");
     }
     if (options.encoder_training.any()) {
       const auto ref_grad = flatten_gradients(encoder_grads(local.encoder()));
       EXPECT_GT(ref_grad.abs().max().item<double>(), 0.0) << what;
-      expect_close(flatten_gradients(encoder_grads(fed.encoder())), ref_grad, 1e-5, what + ": encoder gradient");
+      expect_close(flatten_gradients(encoder_grads(fed.encoder())), ref_grad, kTol, what + ": encoder gradient");
       expect_identical_encoders(comm, fed, what);
     }
     // Every rank's E expert replicas are bit-identical (with --joint they all stepped).
@@ -295,8 +330,8 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
     EXPECT_EQ(std::count(replicas[0].begin(), replicas[0].end(), ' '), comm.size()) << replicas[0];
     for (const auto& fp : replicas) EXPECT_EQ(fp, replicas[0]) << what;
   }
-  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
-  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), 1e-5,
+  expect_close(flatten_parameters(*fed.gate()), flatten_parameters(*local.gate()), kTol, "gate after 3 steps");
+  expect_close(flatten_parameters(*fed.expert()), flatten_parameters(*local.experts()[r]), kTol,
                "expert after 3 steps");
   // Whole rounds: the same metrics as the features exchange, and run_round's own check that every
   // rank's gate, encoder and E expert replicas are bit-identical (it throws otherwise).
@@ -307,7 +342,7 @@ TEST_P(ExpertsExchange, StepsEqualSingleProcessAndTheFeaturesExchange) {
       EXPECT_NEAR(a.domains[d].moe.accuracy, b.domains[d].moe.accuracy, 1e-12) << d;
       EXPECT_NEAR(a.domains[d].expert.accuracy, b.domains[d].expert.accuracy, 1e-12) << d;
       for (std::size_t e = 0; e < b.utilization.size(); ++e) {
-        EXPECT_NEAR(a.domains[d].utilization[e], b.domains[d].utilization[e], 1e-5);
+        EXPECT_NEAR(a.domains[d].utilization[e], b.domains[d].utilization[e], kTol);
       }
     }
   }
@@ -345,8 +380,8 @@ TEST(SwitchTopK, BothExchangesEqualSingleProcessAndTheGateLearnsFromTheTask) {
   for (int step = 0; step < 3; ++step) {
     const auto ref = local.collaborative_step();
     EXPECT_GT(ref.gate_grad.abs().max().item<double>(), 0.0) << "step " << step << ": no task gradient at top-1";
-    expect_same_step(features.collaborative_step(), ref, offset, 1e-5, "features, step " + std::to_string(step));
-    expect_same_step(experts.collaborative_step(), ref, offset, 1e-5, "experts, step " + std::to_string(step));
+    expect_same_step(features.collaborative_step(), ref, offset, kTol, "features, step " + std::to_string(step));
+    expect_same_step(experts.collaborative_step(), ref, offset, kTol, "experts, step " + std::to_string(step));
   }
 }
 
@@ -388,9 +423,9 @@ TEST_P(RoutingOptions, BothExchangesEqualSingleProcess) {
     EXPECT_GT(ref.gate_grad.abs().max().item<double>(), 0.0) << what;
     for (auto* fed : {&features, &experts}) {
       const auto got = fed->collaborative_step();
-      expect_same_step(got, ref, offset, 1e-5, what + (fed == &features ? " (features)" : " (experts)"));
-      EXPECT_NEAR(got.losses.z, ref.losses.z, 1e-5 * std::max(1.0, ref.losses.z)) << what;
-      EXPECT_NEAR(got.losses.domain, ref.losses.domain, 1e-5 * std::max(1.0, ref.losses.domain)) << what;
+      expect_same_step(got, ref, offset, kTol, what + (fed == &features ? " (features)" : " (experts)"));
+      expect_relative(got.losses.z, ref.losses.z, kTol, what + ": z-loss");
+      expect_relative(got.losses.domain, ref.losses.domain, kTol, what + ": domain loss");
       EXPECT_EQ(got.assigned, ref.assigned) << what;
       EXPECT_EQ(got.dropped, ref.dropped) << what;
     }
@@ -402,7 +437,7 @@ TEST_P(RoutingOptions, BothExchangesEqualSingleProcess) {
     EXPECT_GT(dropped, 0) << "a capacity below 1 must drop (or move) rows";
   }
   for (auto* fed : {&features, &experts}) {
-    expect_close(flatten_parameters(*fed->gate()), flatten_parameters(*local.gate()), 1e-5, "gate after 3 steps");
+    expect_close(flatten_parameters(*fed->gate()), flatten_parameters(*local.gate()), kTol, "gate after 3 steps");
   }
   const auto ref = local.run_round();
   for (auto* fed : {&features, &experts}) {

@@ -5,7 +5,8 @@
 #     (afterok) and writes summary.csv (4 rows, finite), summary.h5, sweep.png;
 #  2. re-submitting skips the completed runs; a run that lost its marker and its
 #     last checkpoint resumes from the one before (launched by mpirun this time);
-#  3. srun without PMIx: tasks that cannot form one MPI job; every task refuses, saying why.
+#  3. srun without PMIx: tasks that cannot form one MPI job; every task refuses, saying why;
+#  4. srun with fewer tasks than domains: every task exits 1, saying why.
 # Exits 77 (CTest: skipped) with the reason when Slurm daemons cannot run here.
 # Usage: sweep_test.sh MOECOLLAB REPO VOCAB WORK_DIR
 set -euo pipefail
@@ -107,4 +108,19 @@ for t in 0 1; do
     { cat "$work/singleton-$t.out"; fail "task $t did not name the singleton problem"; }
 done
 echo "ok: singletons refused"
+
+# 4. srun with fewer tasks than domains (3 domains, 2 tasks of one MPI job): every task
+#    exits 1 (recorded per task by tests/faults/rank_fate.py) and the job says why.
+fates=$work/fewer-tasks-fates
+if srun --mpi=pmix --ntasks=2 --output="$work/fewer-tasks-%t.out" /usr/bin/python3 "$repo/tests/faults/rank_fate.py" \
+     "$fates" "$bin" train --config "$work/run.ini" --rounds 1 \
+     --domain "$repo/data/quotes" --domain "$repo/data/language" --domain "$repo/data/software"; then
+  fail "3 domains trained on 2 tasks"
+fi
+grep -q "this run has 3 domains (.*) but 2 MPI ranks" "$work"/fewer-tasks-*.out ||
+  { cat "$work"/fewer-tasks-*.out; fail "the world-size message is missing"; }
+for t in 0 1; do
+  [ "$(cut -d' ' -f3- "$fates/rank-$t" 2>/dev/null)" = "exit 1" ] || fail "task $t: $(cat "$fates/rank-$t" 2>/dev/null || echo 'no record')"
+done
+echo "ok: srun with fewer tasks than domains refused on every task"
 echo "ok: slurm sweep test passed"

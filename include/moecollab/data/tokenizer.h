@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,10 @@ class Vocabulary {
   // REQUIRES: tokens unique and including [PAD], [UNK], [CLS], [SEP].
   explicit Vocabulary(std::vector<std::string> tokens, const std::string& origin = "vocabulary");
   static Vocabulary load(const std::string& path);
+  // One token per line of `in` (CRLF taken as LF; a leading byte order mark
+  // skipped); `origin` names the source in messages. Throws Error for a token
+  // that is not valid UTF-8, an empty vocabulary or a missing special token.
+  static Vocabulary parse(std::istream& in, const std::string& origin);
   void save(const std::string& path) const;  // atomic: temp file + rename
 
   std::size_t size() const { return tokens_.size(); }

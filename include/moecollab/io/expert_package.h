@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "moecollab/io/registry_index.h"  // check_version_text, compare_versions
 #include "moecollab/model/model_config.h"
 #include "moecollab/train/trainer_state.h"
 
@@ -43,11 +44,6 @@ std::string package_content_hash(const ExpertPackage& package);
 
 // The tensor shapes an expert of this manifest has (name -> shape).
 std::map<std::string, std::vector<std::int64_t>> expected_expert_shapes(const ExpertManifest& manifest);
-
-// Throws Error unless `version` is MAJOR.MINOR or MAJOR.MINOR.PATCH (digits).
-void check_version_text(const std::string& version);
-// Orders versions numerically (1.10 > 1.9); -1, 0 or 1.
-int compare_versions(const std::string& a, const std::string& b);
 
 // Writes atomically; sets manifest.content_hash (and created, when empty) first.
 void save_expert_package(const std::string& path, ExpertPackage package);

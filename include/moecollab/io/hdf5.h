@@ -63,6 +63,9 @@ torch::Tensor read_tensor(const Handle& parent, const std::string& name);
 
 // Many tensors by path-like names ("parameters/gate.weight"), as datasets under `group`.
 void write_tensor_tree(const Handle& group, const std::map<std::string, torch::Tensor>& tensors);
+// `tensors` as the datasets of an HDF5 file of their own, written atomically
+// (temporary file, then rename).
+void write_tensor_file(const std::string& path, const std::map<std::string, torch::Tensor>& tensors);
 // Every dataset under `group` (recursively), by its path relative to it.
 std::map<std::string, torch::Tensor> read_tensor_tree(const Handle& group);
 // Names of a group's members, in HDF5's (alphabetical) order.

@@ -7,12 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace moecollab {
+#include "moecollab/io/registry_index.h"
 
-struct RegistryEntry {
-  std::string domain, version, file;  // file: relative to the registry directory
-  std::string content_hash, encoder_fingerprint, contributor, added;
-};
+namespace moecollab {
 
 // Owns the index: every change rewrites index.json atomically.
 class Registry {

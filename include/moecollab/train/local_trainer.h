@@ -52,6 +52,15 @@ class LocalTrainer {
   // What this run's model is, as checkpoints store it.
   ModelConfig model_config() const;
 
+  // With `on`, every collaborative step keeps what it computed (last_step): the
+  // inputs — features, labels, class counts, domains, rows per domain, every
+  // expert's and the gate's parameters before the step, the loss weights — and
+  // the outputs — expert and gate logits, mixed logits, each loss term, the
+  // total and the gate's gradient. `moecollab train-local --dump-step` writes it
+  // for the independent reference (tests/train/step_reference.py).
+  void record_steps(bool on) { record_steps_ = on; }
+  const NamedTensors& last_step() const { return last_step_; }
+
  private:
   // Rows of a split as the gate and the experts read them: cached or encoded
   // shared features, or with --expert-lora every expert's own view (`train`: with graphs).
@@ -69,6 +78,8 @@ class LocalTrainer {
   std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
   int round_ = 0;
   int gate_step_ = 0;  // in this round (a noisy gate's draws depend on it)
+  bool record_steps_ = false;
+  NamedTensors last_step_;
 };
 
 }  // namespace moecollab

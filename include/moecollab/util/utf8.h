@@ -18,4 +18,8 @@ std::optional<std::vector<char32_t>> decode_utf8(std::string_view text, std::siz
 void append_utf8(std::string& out, char32_t cp);
 std::string encode_utf8(const std::vector<char32_t>& cps);
 
+// Removes a UTF-8 byte order mark (EF BB BF) from the start of `line`, as
+// spreadsheet programs write at the head of a file; true when there was one.
+bool strip_utf8_bom(std::string& line);
+
 }  // namespace moecollab
