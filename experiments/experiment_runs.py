@@ -4,7 +4,13 @@ predict, and the paper's design in Python), each cached under RUNS_DIR/NAME, and
 C++ wrote for them (final.json, `predict --scores`, `report --summary`, the logs through
 moecollab_log). Nothing here renders: experiments/reproduce turns these results into Markdown
 and figures.
+
+A cached run is reused only when it was made from the same inputs: every run directory keeps
+its run key in key.json (run_key: the git revision, the data stamp, the encoder, the vocabulary
+and a hash of its command lines and experiments/demo.ini) and `Runs.cached` makes it again when
+the key differs or is missing. The binary is $MOECOLLAB_BUILD_DIR/moecollab (default build/).
 """
+import hashlib
 import json
 import os
 import shutil
@@ -15,11 +21,18 @@ import time
 import moecollab_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(os.environ.get("MOECOLLAB_BUILD_DIR", os.path.join(ROOT, "build")), "moecollab")
+# Absolute, so that every command (run from ROOT) and every script it starts (scripts/build,
+# launch/demo: ENV passes it on) means the same build directory as the caller.
+BUILD = os.path.abspath(os.environ.get("MOECOLLAB_BUILD_DIR", os.path.join(ROOT, "build")))
+BIN = os.path.join(BUILD, "moecollab")
 PY = "/usr/bin/python3"
 CONFIG = "experiments/demo.ini"
 DOMAINS = ["quotes", "language", "software", "lexicon"]
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+ENV = dict(os.environ, MOECOLLAB_BUILD_DIR=BUILD, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+# What a run's code is: the sources the binary is built from and these scripts (not their output).
+SOURCES = ["src", "include", "CMakeLists.txt", "experiments", "benchmarks", ":(exclude)experiments/results"]
+DATA_STAMP = "data/.prepared"  # written by scripts/prepare-data
+KEY_FILE = "key.json"
 # The routing studies (λ grid, ablations) compare routing options, not encoders: they run on the
 # frozen encoder (features cached once per run), about 4x cheaper than a fine-tuned run.
 FROZEN = ["--encoder-train", "none"]
@@ -43,9 +56,10 @@ def config_value(key, default):
     return value
 
 
-def run(cmd, log=None):
+def run(cmd, log=None, cwd=ROOT):
+    """Runs `cmd` (exits on failure); its stdout then stderr go to `log`. Returns (stdout, seconds)."""
     started = time.time()
-    out = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
     if log:
         with open(log, "w") as f:
             f.write(out.stdout + out.stderr)
@@ -54,14 +68,91 @@ def run(cmd, log=None):
     return out.stdout, time.time() - started
 
 
+# ---- run keys -------------------------------------------------------------------------------
+def sha256_file(path):
+    """The sha256 of a file's content (hex), or "none" when there is no such file."""
+    if not os.path.isfile(path):
+        return "none"
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git(root, *args):
+    return subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True, check=True).stdout
+
+
+def revision(root=ROOT):
+    """`git rev-parse HEAD`, plus `+dirty-<12 hex>` where SOURCES have uncommitted changes: the sha256 of
+    `git diff HEAD -- SOURCES` and of the untracked files there (name and content). "unknown" outside
+    a git checkout (such keys are never reused)."""
+    try:
+        head = git(root, "rev-parse", "HEAD").decode().strip()
+        diff = git(root, "diff", "HEAD", "--", *SOURCES)
+        untracked = [n for n in git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *SOURCES)
+                     .decode().split("\0") if n]
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    if not diff and not untracked:
+        return head
+    h = hashlib.sha256(diff)
+    for name in sorted(untracked):
+        h.update(f"\0{name}\0{sha256_file(os.path.join(root, name))}".encode())
+    return f"{head}+dirty-{h.hexdigest()[:12]}"
+
+
+def encoder_fingerprint(encoder, root=ROOT):
+    """"random", or for `hf:DIR` the sha256 of DIR/model.safetensors and DIR/config.json."""
+    if not encoder.startswith("hf:"):
+        return encoder
+    directory = os.path.join(root, encoder[3:])
+    return hashlib.sha256("".join(sha256_file(os.path.join(directory, name))
+                                  for name in ("model.safetensors", "config.json")).encode()).hexdigest()
+
+
+def config_hash(cmds, root=ROOT):
+    """The sha256 of a run's exact command lines and of experiments/demo.ini (which they may read)."""
+    h = hashlib.sha256(json.dumps(cmds).encode())
+    with open(os.path.join(root, CONFIG), "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def invocation_inputs(root=ROOT):
+    """What every run of one invocation shares: the code's revision and the data stamp (taken once, so
+    that one invocation's runs and its header agree)."""
+    return {"revision": revision(root), "data": sha256_file(os.path.join(root, DATA_STAMP))}
+
+
+def run_key(inputs, cmds, encoder, vocab, root=ROOT):
+    """A cached run's key: `inputs` (invocation_inputs), its encoder, its vocabulary file's sha256 and
+    the hash of its command lines (config_hash)."""
+    return dict(inputs, encoder=encoder_fingerprint(encoder, root), vocab=sha256_file(os.path.join(root, vocab)),
+                config=config_hash(cmds, root))
+
+
+def read_key_file(directory):
+    """DIRECTORY/key.json as written by Runs.cached ({} when missing or unreadable)."""
+    try:
+        with open(os.path.join(directory, KEY_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
 
 class Runs:
     """The runs of one reproduction, under OUT/runs: the demo's schedule and encoder, or (smoke) a tiny
-    schedule on the random encoder. Wall times of the runs are collected in `timings` and
-    `pretrain_timings` (this invocation's, or what a cached run took then)."""
+    schedule on the random encoder. Every run goes through `cached`, which reuses a run only when its
+    key matches (`fresh`: only when made in this invocation). Wall times of the runs (this invocation's,
+    or what a reused run took when it was made) are in `timings` and `pretrain_timings`, and every run
+    this invocation reports is in `made`: {directory: (reused, seconds)}."""
 
-    def __init__(self, out, smoke):
+    def __init__(self, out, smoke, fresh=False, root=ROOT):
         self.smoke = smoke
+        self.fresh = fresh
+        self.root = root
         self.out = out
         self.runs = os.path.join(out, "runs")
         # The demo's schedule (experiments/demo.ini), or a tiny one.
@@ -75,53 +166,86 @@ class Runs:
         self.tuning = ["--encoder-train", self.encoder_train, "--encoder-lr", self.encoder_lr,
                        "--length-buckets", config_value("length-buckets", "0")]
         self.vocab = "data/vocab.txt"
+        self.inputs = invocation_inputs(root)
         self.timings = {}
         self.pretrain_timings = {}
+        self.made = {}
+        self.keys = {}  # directory: the key it was asked for with in this invocation
 
     def schedule(self):
         return ["--rounds", str(self.rounds), "--local-steps", str(self.local), "--gate-steps", str(self.gate)]
 
+    def key(self, cmds, encoder="random", vocab=None):
+        """The run key of `cmds` on `encoder`; the vocabulary is `vocab`, else the encoder's (hf:DIR/vocab.txt,
+        or self.vocab for the random encoder)."""
+        if vocab is None:
+            vocab = os.path.join(encoder[3:], "vocab.txt") if encoder.startswith("hf:") else self.vocab
+        return run_key(self.inputs, cmds, encoder, vocab, self.root)
+
+    def cached(self, directory, cmds, encoder="random", vocab=None, make=None):
+        """The one door to a cached run: DIRECTORY is reused when its key.json holds the key this invocation
+        gives it (self.key) and, with `fresh`, only when made in this invocation. Otherwise it is deleted and
+        made again: the commands `cmds` in turn (command i's output in stdout.txt, stdout-i.txt), or
+        `make(DIRECTORY)` for work done here in Python (`cmds` then names it), and key.json is written last,
+        so a run cut short has none and is made again. One directory is one run: asking for it again in the
+        same invocation with another key is an error. Returns the wall seconds it took when it was made."""
+        key = self.key(cmds, encoder, vocab)
+        if self.keys.setdefault(directory, key) != key:
+            sys.exit(f"{os.path.basename(sys.argv[0])}: {directory} is asked for by two different runs:\n"
+                     f"{json.dumps(cmds)}\nand the one in {KEY_FILE}; give them different names")
+        stored = read_key_file(directory)
+        reuse = (stored.get("key") == key and not key["revision"].startswith("unknown")
+                 and not (self.fresh and directory not in self.made))
+        if reuse:
+            seconds = stored["seconds"]
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.makedirs(directory)
+            started = time.time()
+            if make:
+                make(directory)
+            else:
+                for i, cmd in enumerate(cmds):
+                    run(cmd, os.path.join(directory, f"stdout-{i}.txt" if i else "stdout.txt"), self.root)
+            seconds = time.time() - started
+            with open(os.path.join(directory, KEY_FILE), "w") as f:
+                json.dump({"key": key, "seconds": round(seconds, 1), "made": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "command": cmds}, f, indent=1)
+            print(f"  {os.path.basename(directory)}: {seconds:.0f} s", flush=True)
+        self.made.setdefault(directory, (reuse, seconds))
+        return seconds
+
     def moe(self, name, seed, extra=(), encoder=None, rounds=None, local=False):
         """A federated run (4 ranks; `local`: the same training in one process, `train-local`, for
-        what the federated exchange refuses); returns (final.json, run dir). Skips a run already done.
-        Its wall time (this invocation's, or the one it left in seconds.txt) is in self.timings."""
+        what the federated exchange refuses); returns (final.json, run dir). Its wall time is in self.timings."""
         run_dir = os.path.join(self.runs, name)
-        final = moecollab_log.final_json_path(run_dir)
-        if not os.path.exists(final):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            os.makedirs(run_dir)
-            encoder = encoder or self.encoder
-            schedule = self.schedule()
-            if rounds:
-                schedule[1] = str(rounds)
-            launch = [BIN, "train-local"] if local else ["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "train"]
-            cmd = launch + ["--config", CONFIG,
-                   "--encoder", encoder, "--seed", str(seed), "--run-dir", run_dir, "--test",
-                   "--checkpoint-every", "0", "--keep-checkpoints", "1", "--log-routing", "0"] + schedule
-            if encoder == "random" and "--vocab" not in extra:
-                cmd += ["--vocab", self.vocab]
-            _, seconds = run(cmd + list(extra), os.path.join(run_dir, "stdout.txt"))
-            with open(os.path.join(run_dir, "seconds.txt"), "w") as f:
-                f.write(f"{seconds:.1f}\n")
-            print(f"  {name}: {seconds:.0f} s", flush=True)
-        with open(os.path.join(run_dir, "seconds.txt")) as f:
-            self.timings[name] = float(f.read())
-        with open(final) as f:
+        encoder = encoder or self.encoder
+        schedule = self.schedule()
+        if rounds:
+            schedule[1] = str(rounds)
+        launch = [BIN, "train-local"] if local else ["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "train"]
+        cmd = launch + ["--config", CONFIG,
+               "--encoder", encoder, "--seed", str(seed), "--run-dir", run_dir, "--test",
+               "--checkpoint-every", "0", "--keep-checkpoints", "1", "--log-routing", "0"] + schedule
+        if encoder == "random" and "--vocab" not in extra:
+            cmd += ["--vocab", self.vocab]
+        self.timings[name] = self.cached(run_dir, [cmd + list(extra)], encoder)
+        with open(moecollab_log.final_json_path(run_dir)) as f:
             return json.load(f), run_dir
 
     def pooled_data(self):
         """One domain with every domain's texts, labels 'domain:label' (the union of label spaces), and
         each domain's test texts so labelled (test-DOMAIN.jsonl), to score the pooled model per domain."""
         pooled = os.path.join(self.out, "pooled")
-        made = ["labels.txt", "train.jsonl", "val.jsonl", "test.jsonl"] + [f"test-{d}.jsonl" for d in DOMAINS]
-        if all(os.path.exists(os.path.join(pooled, name)) for name in made):
-            return pooled
-        os.makedirs(pooled, exist_ok=True)
+        self.cached(pooled, [["pooled_data"] + DOMAINS], make=self.write_pooled_data)
+        return pooled
+
+    def write_pooled_data(self, pooled):
         labels = set()
         for split in ("train", "val", "test"):
             rows = {}
             for d in DOMAINS:
-                with open(os.path.join(ROOT, "data", d, f"{split}.jsonl")) as f:
+                with open(os.path.join(self.root, "data", d, f"{split}.jsonl")) as f:
                     rows[d] = [dict(r, label=f"{d}:{r['label']}") for r in map(json.loads, f)]
                 labels.update(r["label"] for r in rows[d])
             files = {f"{split}.jsonl": sum(rows.values(), [])}
@@ -132,107 +256,78 @@ class Runs:
                     out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in content)
         with open(os.path.join(pooled, "labels.txt"), "w") as f:
             f.write("\n".join(sorted(labels)) + "\n")
-        return pooled
 
     def baseline(self, seed):
         """One dense model (encoder + one adapter + one head over the union of labels) on the pooled
         data, with as many optimizer steps as the mixture takes in all (E experts' local steps + gate
         steps per round). Evaluated per domain on its test split, argmax over that domain's labels
-        (the mixture is scored the same way). Returns {domain: (accuracy, macro-F1)}."""
+        (the mixture is scored the same way, by `moecollab predict`, answering among the domain's own
+        labels). Returns {domain: (accuracy, macro-F1)}."""
         name = f"baseline-seed{seed}"
         run_dir = os.path.join(self.runs, name)
         steps = len(DOMAINS) * self.local + self.gate
         ckpt = moecollab_log.checkpoint_path(run_dir, self.rounds)
-        if not os.path.exists(ckpt):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            os.makedirs(run_dir)
-            cmd = [BIN, "train-local", "--domain", self.pooled_data(), "--encoder", self.encoder, "--seed", str(seed),
-                   "--rounds", str(self.rounds), "--local-steps", str(steps), "--gate-steps", "0",
-                   "--batch-size", "32", "--max-length", "64", "--run-dir", run_dir, "--keep-checkpoints", "1"
-                   ] + self.tuning
-            if self.encoder == "random":
-                cmd += ["--vocab", self.vocab]
-            _, seconds = run(cmd, os.path.join(run_dir, "stdout.txt"))
-            with open(os.path.join(run_dir, "seconds.txt"), "w") as f:
-                f.write(f"{seconds:.1f}\n")
-            print(f"  {name}: {seconds:.0f} s", flush=True)
-        seconds_file = os.path.join(run_dir, "seconds.txt")
-        if os.path.exists(seconds_file):
-            with open(seconds_file) as f:
-                self.timings[name] = float(f.read())
+        pooled = self.pooled_data()
+        cmds = [[BIN, "train-local", "--domain", pooled, "--encoder", self.encoder, "--seed", str(seed),
+                 "--rounds", str(self.rounds), "--local-steps", str(steps), "--gate-steps", "0",
+                 "--batch-size", "32", "--max-length", "64", "--run-dir", run_dir, "--keep-checkpoints", "1"
+                 ] + self.tuning + (["--vocab", self.vocab] if self.encoder == "random" else [])]
+        for d in DOMAINS:
+            cmds.append([BIN, "predict", "--checkpoint", ckpt, "--input", os.path.join(pooled, f"test-{d}.jsonl"),
+                         "--within-labels", f"{d}:", "--scores", os.path.join(run_dir, f"scores-{d}.json"),
+                         "--out", os.path.join(run_dir, f"predict-{d}.jsonl")])
+        self.timings[name] = self.cached(run_dir, cmds, self.encoder)
         result = {}
-        for d in DOMAINS:  # scored by `moecollab predict`, answering among the domain's own labels
-            scores_file = os.path.join(run_dir, f"scores-{d}.json")
-            if not os.path.exists(scores_file):
-                run([BIN, "predict", "--checkpoint", ckpt, "--input", os.path.join(self.pooled_data(), f"test-{d}.jsonl"),
-                     "--within-labels", f"{d}:", "--scores", scores_file, "--out", os.path.join(run_dir, f"predict-{d}.jsonl")])
-            with open(scores_file) as f:
+        for d in DOMAINS:
+            with open(os.path.join(run_dir, f"scores-{d}.json")) as f:
                 scores = json.load(f)
             result[d] = (scores["accuracy"], scores["macro_f1"])
         return result
 
     def bag_of_words(self):
         """`moecollab baseline` on the same splits: {(domain, model): (test acc, test F1, chosen)}; deterministic."""
-        path = os.path.join(self.runs, "bag-of-words", "baseline.json")
-        if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            cmd = [BIN, "baseline", "--test", "--out", path]
-            for d in DOMAINS:
-                cmd += ["--domain", os.path.join(ROOT, "data", d)]
-            _, seconds = run(cmd, os.path.join(os.path.dirname(path), "stdout.txt"))
-            print(f"  bag-of-words: {seconds:.0f} s", flush=True)
+        directory = os.path.join(self.runs, "bag-of-words")
+        path = os.path.join(directory, "baseline.json")
+        cmd = [BIN, "baseline", "--test", "--out", path]
+        for d in DOMAINS:
+            cmd += ["--domain", os.path.join(self.root, "data", d)]
+        self.cached(directory, [cmd])
         with open(path) as f:
             rows = json.load(f)["domains"]
         return {(r["domain"], r["model"]): (r["test_accuracy"], r["test_macro_f1"], r["chosen"]) for r in rows}
 
     def pretrained(self, name, extra=(), vocab=None):
         """An encoder pre-trained federatedly as the demo's (`moecollab pretrain --config demo.ini`, 4 ranks)
-        with `extra` options on top, into runs/NAME; returns its `hf:` spec. Skipped when already there; its
-        wall time is in self.pretrain_timings[name]."""
+        with `extra` options on top, into runs/NAME; returns its `hf:` spec. Its wall time is in
+        self.pretrain_timings[name]."""
         out = os.path.join(self.runs, name)
-        if not os.path.exists(os.path.join(out, "model.safetensors")):
-            shutil.rmtree(out, ignore_errors=True)
-            os.makedirs(self.runs, exist_ok=True)
-            cmd = ["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "pretrain", "--config", CONFIG,
-                   "--out", out] + (["--vocab", vocab] if vocab else []) + list(extra)
-            _, seconds = run(cmd, out + "-stdout.txt")
-            with open(out + "-seconds.txt", "w") as f:
-                f.write(f"{seconds:.1f}\n")
-            print(f"  pre-training {name}: {seconds:.0f} s", flush=True)
-        with open(out + "-seconds.txt") as f:
-            self.pretrain_timings[name] = float(f.read())
+        cmd = ["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "pretrain", "--config", CONFIG,
+               "--out", out] + (["--vocab", vocab] if vocab else []) + list(extra)
+        self.pretrain_timings[name] = self.cached(out, [cmd], vocab=vocab)
         return "hf:" + out
 
     def vocabulary(self, size):
-        """A federatedly built vocabulary of `size` tokens (as the demo's, which has 8000)."""
-        path = os.path.join(self.runs, f"vocab-{size}.txt")
-        if not os.path.exists(path):
-            os.makedirs(self.runs, exist_ok=True)
-            run(["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "build-vocab", "--config", CONFIG,
-                 "--federated", "--max-size", str(size), "--out", path])
+        """A federatedly built vocabulary of `size` tokens (as the demo's, which has 8000): runs/vocab-SIZE/vocab.txt."""
+        path = os.path.join(self.runs, f"vocab-{size}", "vocab.txt")
+        self.cached(os.path.dirname(path), [["mpirun", "--oversubscribe", "-np", str(len(DOMAINS)), BIN, "build-vocab",
+                                             "--config", CONFIG, "--federated", "--max-size", str(size), "--out", path]])
         return path
 
     def paper_reference(self, options):
         """Samples/s of benchmarks/reference/paper_reference.py (the paper's design in Python torch) with
-        `options`; cached in runs/compute-paper.json."""
-        path = os.path.join(self.runs, "compute-paper.json")
-        if not os.path.exists(path):
-            out, _ = run([PY, os.path.join(ROOT, "benchmarks", "reference", "paper_reference.py")] + options)
-            os.makedirs(self.runs, exist_ok=True)
-            with open(path, "w") as f:
-                f.write(out.strip().splitlines()[-1])
-        with open(path) as f:
-            return json.load(f)["samples_per_s"]
+        `options`; cached in runs/compute-paper (its last line of JSON, in stdout.txt)."""
+        directory = os.path.join(self.runs, "compute-paper")
+        self.cached(directory, [[PY, os.path.join(self.root, "benchmarks", "reference", "paper_reference.py")] + options])
+        with open(os.path.join(directory, "stdout.txt")) as f:
+            last = [line for line in f if line.startswith("{")][-1]
+        return json.loads(last)["samples_per_s"]
 
     def timed_local(self, name, options):
         """A `train-local` run with `options` into runs/NAME, timed by its own log: returns (seconds spent in
         the local and gate phases plus the feature cache, its run dir)."""
         run_dir = os.path.join(self.runs, name)
-        if not os.path.exists(moecollab_log.final_json_path(run_dir)):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            os.makedirs(run_dir)
-            run([BIN, "train-local", "--run-dir", run_dir, "--checkpoint-every", "0", "--keep-checkpoints", "1"]
-                + options, os.path.join(run_dir, "stdout.txt"))
+        self.cached(run_dir, [[BIN, "train-local", "--run-dir", run_dir, "--checkpoint-every", "0",
+                               "--keep-checkpoints", "1"] + options])
         seconds = moecollab_log.column_totals(moecollab_log.log_path(run_dir))
         cache = moecollab_log.read_final(run_dir).get("feature_cache_seconds", 0.0)
         return seconds["local_phase"] + seconds["gate_phase"] + cache, run_dir

@@ -493,6 +493,7 @@ INSTANTIATE_TEST_SUITE_P(
 // The bytes of a round's gate phase and evaluation, counted by the communicator, against the formula
 // of exchange.h (docs/federated.md), for both exchanges; auto picks the smaller.
 TEST(ExpertsExchange, BytesMatchTheFormulaAndAutoPicksTheSmaller) {
+  const testing::Float32Scope float32;  // bytes on the wire / the float32 safetensors round trip
   auto& comm = world();
   const auto domains = all_domains(comm.size());
   const auto tokenizer = testing::fixture_tokenizer(domains);

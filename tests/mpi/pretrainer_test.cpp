@@ -68,6 +68,7 @@ TEST(Pretrainer, FedAvgEveryStepWithSgdEqualsFedSgd) {
 }
 
 TEST(Pretrainer, LossFallsAndTheResultLoadsAsHuggingFaceBert) {
+  const testing::Float32Scope float32;  // bytes on the wire / the float32 safetensors round trip
   auto s = setup();
   s.options.rounds = 4;
   s.options.steps = 10;
