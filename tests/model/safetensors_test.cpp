@@ -61,8 +61,23 @@ TEST(Safetensors, HalfAndBfloat16BecomeFloat32) {
 TEST(Safetensors, BadFilesNameTheFileAndTensor) {
   const auto path = temp_path("bad.safetensors");
   write_raw(path, R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0'));
-  EXPECT_NE(error_of([&] { read_safetensors(path); }).find(path + ": tensor 'w': data_offsets do not match"),
+  EXPECT_NE(error_of([&] {
+              read_safetensors(path);
+            }).find(path + ": truncated: its tensors need a buffer of 16 bytes, the file holds 8"),
             std::string::npos);
+  write_raw(path, R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}})", std::string(16, '\0'));
+  EXPECT_NE(error_of([&] {
+              read_safetensors(path);
+            }).find(path + ": tensor 'w': data_offsets [0, 8) hold 8 bytes, its shape and dtype need 16"),
+            std::string::npos);
+  write_raw(
+      path,
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+      std::string(16, '\0'));
+  EXPECT_NE(error_of([&] { read_safetensors(path); }).find(path + ": tensors 'a' and 'b' overlap in the buffer"),
+            std::string::npos);
+  write_raw(path, R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", std::string(4, '\0'));
+  EXPECT_NE(error_of([&] { read_safetensors(path); }).find("tensor 'w': negative dimension -1"), std::string::npos);
   write_raw(path, R"({"w":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}})", std::string(1, '\0'));
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("unsupported dtype Q4"), std::string::npos);
   write_raw(path, "{not json", "");
