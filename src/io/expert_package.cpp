@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "moecollab/io/hdf5.h"
 #include "moecollab/io/model_attributes.h"

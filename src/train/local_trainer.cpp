@@ -58,6 +58,7 @@ EncoderViews LocalTrainer::views_of(DomainShard& shard, Split split, const std::
 
 CollaborativeStep LocalTrainer::collaborative_step() {
   std::vector<torch::Tensor> features, labels, classes, noise, domains;
+  std::vector<std::int64_t> batch_rows;  // per domain
   std::vector<std::vector<torch::Tensor>> expert_features(experts_.size());
   const auto experts = static_cast<std::int64_t>(experts_.size());
   for (std::size_t d = 0; d < shards_.size(); ++d) {
@@ -71,6 +72,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     std::vector<std::int64_t> ids;
     for (auto r : rows) ids.push_back(shard.train.labels.at(r));
     labels.push_back(torch::tensor(ids, torch::kInt64));
+    batch_rows.push_back(labels.back().size(0));
     classes.push_back(torch::full_like(labels.back(), shard.classes));
     domains.push_back(torch::full_like(labels.back(), static_cast<std::int64_t>(d)));
   }
@@ -86,9 +88,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
   auto terms = gate_loss(out.mixed, torch::cat(labels), torch::cat(classes), out.gate_logits, options_.loss,
                          batch_mean_gate, torch::cat(domains));
   if (options_.loss.balance_per_domain) {
-    std::vector<std::int64_t> rows;
-    for (const auto& l : labels) rows.push_back(l.size(0));
-    terms.balance = per_domain_balance(out.gate_logits, rows, options_.loss.balance_kind);
+    terms.balance = per_domain_balance(out.gate_logits, batch_rows, options_.loss.balance_kind);
     terms.total = total_loss(terms, options_.loss);
   }
   gate_optimizer_->zero_grad();
@@ -102,9 +102,7 @@ CollaborativeStep LocalTrainer::collaborative_step() {
     r["inputs/labels"] = torch::cat(labels);
     r["inputs/classes"] = torch::cat(classes);
     r["inputs/domains"] = torch::cat(domains);
-    std::vector<std::int64_t> rows;
-    for (const auto& l : labels) rows.push_back(l.size(0));
-    r["inputs/rows"] = torch::tensor(rows, torch::kInt64);
+    r["inputs/rows"] = torch::tensor(batch_rows, torch::kInt64);
     for (std::size_t e = 0; e < experts_.size(); ++e) {
       for (const auto& item : experts_[e]->named_parameters()) {
         r["inputs/expert" + std::to_string(e) + "/" + item.key()] = item.value().detach().clone();
