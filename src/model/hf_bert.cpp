@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "moecollab/model/safetensors.h"
 #include "moecollab/util/error.h"
@@ -30,6 +31,14 @@ nlohmann::json read_json(const std::string& path) {
 template <typename T>
 T field(const nlohmann::json& j, const char* name, const std::string& path) {
   if (!j.contains(name)) throw Error(path + ": missing field '" + std::string(name) + "'");
+  // An integer field must hold a JSON integer: 768.5 would be truncated, and a number past the
+  // integer range (1e300) has no defined conversion at all.
+  if constexpr (std::is_integral_v<T>) {
+    const auto& v = j.at(name);
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX)) {
+      throw Error(path + ": field '" + std::string(name) + "' must be an integer, not " + v.dump());
+    }
+  }
   try {
     return j.at(name).get<T>();
   } catch (const nlohmann::json::exception&) {

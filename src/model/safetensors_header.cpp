@@ -1,6 +1,7 @@
 #include "moecollab/model/safetensors_header.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -31,7 +32,17 @@ SafetensorsEntry parse_entry(const std::string& name, const nlohmann::json& entr
   e.dtype = entry.at("dtype").get<std::string>();
   const std::size_t size = safetensors_dtype_size(e.dtype);
   if (size == 0) throw Error("unsupported dtype " + e.dtype);
-  e.shape = entry.at("shape").get<std::vector<std::int64_t>>();
+  // Each dimension must be a JSON integer that fits int64: a number like 5e77 (no integer) would
+  // otherwise reach a float-to-integer conversion that has no defined result (found by fuzzing).
+  const auto& shape = entry.at("shape");
+  if (!shape.is_array()) throw Error("shape must be an array of integers");
+  for (const auto& dim : shape) {
+    if (!dim.is_number_integer() ||
+        (dim.is_number_unsigned() && dim.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
+      throw Error("shape must be an array of integers, not " + dim.dump());
+    }
+    e.shape.push_back(dim.get<std::int64_t>());
+  }
   const auto& offsets = entry.at("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad Hugging Face directories give one clear error each: a pickle-only
 # directory is refused (never unpickled), a missing tensor and a wrong shape
-# are listed by name.
+# are listed by name, a size that is no integer is named.
 # Usage: bad_directories.sh MOECOLLAB BERT_DIR WORK_DIR
 set -uo pipefail
 bin=$1 bert=$2 work=$3
@@ -19,4 +19,6 @@ cp -r "$bert" "$work/wider" && sed -i 's/"intermediate_size": 37/"intermediate_s
   "$bin" encode --encoder "hf:$work/wider" --text x || status=1
 cp -r "$bert" "$work/gelu" && sed -i 's/"hidden_act": "gelu"/"hidden_act": "swish"/' "$work/gelu/config.json"
 "$fail" "hidden_act 'swish' is not supported" "$bin" encode --encoder "hf:$work/gelu" --text x || status=1
+cp -r "$bert" "$work/float" && sed -i 's/"hidden_size": [0-9]*/"hidden_size": 1e300/' "$work/float/config.json"
+"$fail" "field 'hidden_size' must be an integer, not 1e+300" "$bin" encode --encoder "hf:$work/float" --text x || status=1
 exit $status
