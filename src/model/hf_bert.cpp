@@ -8,6 +8,7 @@
 #include <set>
 #include <type_traits>
 
+#include "moecollab/model/json_integer.h"
 #include "moecollab/model/safetensors.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/files.h"
@@ -35,7 +36,7 @@ T field(const nlohmann::json& j, const char* name, const std::string& path) {
   // integer range (1e300) has no defined conversion at all.
   if constexpr (std::is_integral_v<T>) {
     const auto& v = j.at(name);
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX)) {
+    if (!is_int64(v)) {
       throw Error(path + ": field '" + std::string(name) + "' must be an integer, not " + v.dump());
     }
   }

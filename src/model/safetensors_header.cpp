@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "moecollab/model/json_integer.h"
 #include "moecollab/util/error.h"
 
 namespace moecollab {
@@ -37,8 +38,7 @@ SafetensorsEntry parse_entry(const std::string& name, const nlohmann::json& entr
   const auto& shape = entry.at("shape");
   if (!shape.is_array()) throw Error("shape must be an array of integers");
   for (const auto& dim : shape) {
-    if (!dim.is_number_integer() ||
-        (dim.is_number_unsigned() && dim.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
+    if (!is_int64(dim)) {
       throw Error("shape must be an array of integers, not " + dim.dump());
     }
     e.shape.push_back(dim.get<std::int64_t>());
