@@ -1,8 +1,10 @@
 // P3: the gate-gradient all-reduce as the trainer does it (allreduce_gradients:
 // every gate gradient plus the two loss sums packed into one buffer, one
 // collective, unpacked) against raw MPI_Allreduce of the same bytes, and
-// against one all-reduce per parameter (no fusion). Run under mpirun; rank 0
-// prints one JSON line per gate size. Not a test: benchmarks/run reads it.
+// against one all-reduce per parameter (no fusion), and the same fused all-reduce
+// under --secure-aggregation (masked fixed-point words: bytes and time against
+// plain). Run under mpirun; rank 0 prints one JSON line per gate size. Not a
+// test: benchmarks/run reads it.
 //   mpirun -np 4 moecollab_allreduce_bench [SAMPLES]
 #include <mpi.h>
 #include <torch/torch.h>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/comm/secure_aggregation.h"
 #include "moecollab/train/exchange.h"
 
 namespace {
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
   moecollab::MpiCommunicator comm(&argc, &argv);
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 100;  // samples of 20 calls each
   torch::set_num_threads(1);
+  moecollab::SecureAggregationCommunicator secure(comm);
   struct Size {
     const char* name;
     std::int64_t experts, hidden;
@@ -74,14 +78,24 @@ int main(int argc, char** argv) {
                       auto x = torch::tensor({e}, torch::kFloat64);
                       comm.allreduce_sum(x);
                     }
-                  }});
-    const double fused = t[0], raw = t[1], unfused = t[2];
+                  },
+                  [&] { moecollab::allreduce_gradients(secure, params, extras); }});
+    const double fused = t[0], raw = t[1], unfused = t[2], masked = t[3];
+    // Bytes this rank sends per call, plain and masked (the communicators' own counts).
+    const auto sent = [&](moecollab::Communicator& c) {
+      const auto before = c.stats().bytes_sent();
+      moecollab::allreduce_gradients(c, params, extras);
+      return c.stats().bytes_sent() - before;
+    };
+    const auto plain_bytes = sent(comm), masked_bytes = sent(secure);
     if (comm.rank() == 0) {
       std::printf(
           "{\"gate\": \"%s\", \"ranks\": %d, \"experts\": %lld, \"hidden\": %lld, \"bytes\": %d, \"fused_s\": %.3e, "
-          "\"raw_mpi_s\": %.3e, \"per_parameter_s\": %.3e, \"fused_over_raw\": %.3f}\n",
+          "\"raw_mpi_s\": %.3e, \"per_parameter_s\": %.3e, \"fused_over_raw\": %.3f, \"secagg_s\": %.3e, "
+          "\"secagg_over_fused\": %.3f, \"plain_bytes\": %llu, \"secagg_bytes\": %llu}\n",
           size.name, comm.size(), static_cast<long long>(size.experts), static_cast<long long>(size.hidden), count * 4,
-          fused, raw, unfused, fused / raw);
+          fused, raw, unfused, fused / raw, masked, masked / fused, static_cast<unsigned long long>(plain_bytes),
+          static_cast<unsigned long long>(masked_bytes));
       std::fflush(stdout);
     }
   }

@@ -232,14 +232,20 @@ void apply_precision(const RunOptions& run) {
   if (run.float64) torch::set_default_dtype(caffe2::TypeMeta::Make<double>());
 }
 
-void add_backend_option(po::options_description& options, std::string& backend) {
+void add_collective_options(po::options_description& options, CollectiveOptions& c) {
   options.add_options()(
-      "collective-timeout", po::value<double>()->default_value(600),
+      "collective-timeout", real(&c.timeout_seconds),
       "seconds a collective may wait before the watchdog reports the rank and collective that stalled and ends "
       "the job (the ranks that do not report are the ones that never arrived); 0 disables it")(
-      "backend", po::value(&backend)->default_value(backend),
+      "backend", po::value(&c.backend)->default_value(c.backend),
       "collectives: 'mpi', 'nccl' (one GPU per rank; built where CUDA and NCCL are found), or 'auto' "
-      "(nccl where every rank has a GPU of its own, else mpi)");
+      "(nccl where every rank has a GPU of its own, else mpi)")(
+      "secure-aggregation", flag(&c.secure_aggregation),
+      "sum every floating-point all-reduce (the gradients, the global mean gate, loss and metric sums) by "
+      "pairwise masking (X25519 keys, ChaCha20 masks, 2^-24 fixed point clipped to +-2^20): another rank "
+      "sees only the sum over all ranks, never this rank's own gradient. Needs --exchange experts (with "
+      "'features' every text's features reach every rank anyway); sends 4x the bytes of a float32 "
+      "all-reduce. docs/threat-model.md says what it protects");
 }
 
 void add_pretrain_options(po::options_description& options, PretrainCommandOptions& c) {
@@ -293,12 +299,12 @@ void add_build_vocab_options(po::options_description& options, VocabCommandOptio
 const std::set<std::string>& pipeline_config_keys() {
   static const std::set<std::string> keys = [] {
     RunOptions run;
-    std::string backend;
+    CollectiveOptions collective;
     PretrainCommandOptions pretrain;
     VocabCommandOptions vocab;
     po::options_description train_options, pretrain_options, vocab_options;
     add_run_options(train_options, run);
-    add_backend_option(train_options, backend);
+    add_collective_options(train_options, collective);
     add_pretrain_options(pretrain_options, pretrain);
     add_build_vocab_options(vocab_options, vocab);
     std::set<std::string> names;

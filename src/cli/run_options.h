@@ -69,8 +69,13 @@ void add_run_options(po::options_description& options, RunOptions& run);
 void check_run_dir(const ArtifactOptions& artifacts, bool owner = true);
 // The files of a run in `run_dir` (run logs, final.json, COMPLETED, checkpoints), by name.
 std::vector<std::string> run_files(const std::string& run_dir);
-// `train`'s --backend.
-void add_backend_option(po::options_description& options, std::string& backend);
+// How `train`'s ranks talk: --backend, --collective-timeout, --secure-aggregation.
+struct CollectiveOptions {
+  std::string backend = "auto";
+  double timeout_seconds = 600;
+  bool secure_aggregation = false;
+};
+void add_collective_options(po::options_description& options, CollectiveOptions& collective);
 
 // `pretrain`: data, encoder sizes, the masked-LM schedule and --out (pretrain-out in a config file).
 struct PretrainCommandOptions {

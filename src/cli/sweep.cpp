@@ -28,10 +28,10 @@ void assign(const std::string& name, const std::string& value) { std::cout << na
 // The domains of the grid's run config, parsed exactly as `moecollab train` parses it.
 std::size_t domains_of(const SweepGrid& grid) {
   RunOptions run;
-  std::string backend = "auto";
+  CollectiveOptions collective;
   po::options_description options;
   add_run_options(options, run);
-  add_backend_option(options, backend);
+  add_collective_options(options, collective);
   po::variables_map vm;
   store_config_file(grid.run_config, options, vm);
   po::notify(vm);

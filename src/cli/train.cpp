@@ -15,6 +15,7 @@
 #include "moecollab/comm/backend.h"
 #include "moecollab/comm/fault_injection.h"
 #include "moecollab/comm/mpi_communicator.h"
+#include "moecollab/comm/secure_aggregation.h"
 #include "moecollab/comm/watchdog.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/train/federated_trainer.h"
@@ -26,19 +27,26 @@ namespace moecollab::cli {
 
 int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCommand& command) {
   RunOptions run;
-  std::string backend = "auto";
+  CollectiveOptions collective;
   po::options_description options(command.name);
   add_run_options(options, run);
-  add_backend_option(options, backend);
+  add_collective_options(options, collective);
   command.add_options(options);
   po::variables_map vm;
   if (!parse_options_agreed(argc, argv, command.usage, options, vm)) return 0;
-  start_collective_watchdog(vm["collective-timeout"].as<double>(), mpi.rank());
+  start_collective_watchdog(collective.timeout_seconds, mpi.rank());
   // Same options on every rank, so every rank reaches the same verdict here.
   require_one_rank_per_domain(command.name, run.data.domains, mpi);
   torch::set_num_threads(threads_for(run.data, mpi.local_size()));
   apply_precision(run);
-  const auto nccl = select_backend(backend, mpi);
+  if (collective.secure_aggregation && run.train.exchange != ExchangeMode::kExperts) {
+    // Same options on every rank, so every rank reaches the same verdict here.
+    throw AgreedError(
+        "--secure-aggregation needs --exchange experts: with --exchange " + describe(run.train.exchange) +
+        " every rank's per-text features and logits may reach every other rank in the clear, which masking the "
+        "sums of gradients cannot hide (docs/threat-model.md)");
+  }
+  const auto nccl = select_backend(collective.backend, mpi);
   Communicator& transport = nccl ? *nccl : static_cast<Communicator&>(mpi);
   // The fault suite's faults (tests/faults/): MOECOLLAB_FAULT=KIND:RANK:OP:CALL wraps the
   // communicator the run uses (comm/fault_injection.h); unset, nothing is wrapped.
@@ -50,7 +58,11 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
       throw AgreedError(std::string("MOECOLLAB_FAULT: ") + e.what());  // every rank has the same environment
     }
   }
-  Communicator& comm = faulty ? static_cast<Communicator&>(*faulty) : transport;
+  Communicator& wire = faulty ? static_cast<Communicator&>(*faulty) : transport;
+  // --secure-aggregation: every floating-point sum over ranks is masked (comm/secure_aggregation.h).
+  std::optional<SecureAggregationCommunicator> secure;
+  if (collective.secure_aggregation) secure.emplace(wire);
+  Communicator& comm = secure ? static_cast<Communicator&>(*secure) : wire;
 
   const auto rank = static_cast<std::size_t>(comm.rank());
   std::shared_ptr<const Tokenizer> tokenizer;

@@ -62,10 +62,10 @@ Fault parse_fault(const std::string& spec) {
 }
 
 FaultInjectingCommunicator::FaultInjectingCommunicator(Communicator& base, Fault fault)
-    : base_(base), fault_(std::move(fault)) {}
+    : ForwardingCommunicator(base), fault_(std::move(fault)) {}
 
 bool FaultInjectingCommunicator::strike(const char* op, bool floating) {
-  if (fault_.rank != base_.rank() || fault_.op != op || injected_) return false;
+  if (fault_.rank != rank() || fault_.op != op || injected_) return false;
   if (fault_.kind == Fault::Kind::kNaN && !floating) return false;
   if (++calls_ != fault_.call) return false;
   injected_ = true;
@@ -84,22 +84,18 @@ bool FaultInjectingCommunicator::strike(const char* op, bool floating) {
 
 void FaultInjectingCommunicator::allreduce_sum(torch::Tensor& tensor) {
   if (strike("allreduce_sum", tensor.is_floating_point())) poisoned(tensor, false);
-  base_.allreduce_sum(tensor);
-  sync_stats();
+  ForwardingCommunicator::allreduce_sum(tensor);
 }
 
 void FaultInjectingCommunicator::allreduce_max(torch::Tensor& tensor) {
   if (strike("allreduce_max", tensor.is_floating_point())) poisoned(tensor, false);
-  base_.allreduce_max(tensor);
-  sync_stats();
+  ForwardingCommunicator::allreduce_max(tensor);
 }
 
 torch::Tensor FaultInjectingCommunicator::allgather_rows(const torch::Tensor& local,
                                                          std::vector<std::int64_t>* counts) {
-  auto out =
-      base_.allgather_rows(strike("allgather_rows", local.is_floating_point()) ? poisoned(local, true) : local, counts);
-  sync_stats();
-  return out;
+  const bool poison = strike("allgather_rows", local.is_floating_point());
+  return ForwardingCommunicator::allgather_rows(poison ? poisoned(local, true) : local, counts);
 }
 
 std::vector<torch::Tensor> FaultInjectingCommunicator::alltoall_rows(const std::vector<torch::Tensor>& send) {
@@ -107,21 +103,17 @@ std::vector<torch::Tensor> FaultInjectingCommunicator::alltoall_rows(const std::
   if (strike("alltoall_rows", !send.empty() && send.front().is_floating_point())) {
     for (auto& t : sent) t = poisoned(t, true);
   }
-  auto out = base_.alltoall_rows(sent);
-  sync_stats();
-  return out;
+  return ForwardingCommunicator::alltoall_rows(sent);
 }
 
 void FaultInjectingCommunicator::broadcast(torch::Tensor& tensor, int root) {
   if (strike("broadcast", tensor.is_floating_point())) poisoned(tensor, false);
-  base_.broadcast(tensor, root);
-  sync_stats();
+  ForwardingCommunicator::broadcast(tensor, root);
 }
 
 void FaultInjectingCommunicator::barrier() {
   strike("barrier", false);
-  base_.barrier();
-  sync_stats();
+  ForwardingCommunicator::barrier();
 }
 
 }  // namespace moecollab

@@ -26,14 +26,18 @@ void watch() {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const double limit = timeout_seconds.load();
+    const std::uint64_t seen = sequence.load();
     const char* op = current_op.load();
     if (limit <= 0 || op == nullptr) continue;
     const double waited = static_cast<double>(now_ns() - entered_ns.load()) / 1e9;
     if (waited < limit) continue;
+    // This thread may have been descheduled between the loads above and the clock (2 busy
+    // cores, many ranks): report only when the same collective is still the one waiting.
+    if (current_op.load() != op || sequence.load() != seen) continue;
     std::fprintf(stderr,
                  "moecollab: rank %d: collective '%s' (#%llu of this rank) has not completed after %.0f s "
                  "(--collective-timeout %.0f); the ranks without such a line have not reached it. Aborting the job.\n",
-                 watched_rank.load(), op, static_cast<unsigned long long>(sequence.load()), waited, limit);
+                 watched_rank.load(), op, static_cast<unsigned long long>(seen), waited, limit);
     std::fflush(stderr);
     std::this_thread::sleep_for(std::chrono::seconds(3));  // let the other waiting ranks report too
     std::_Exit(3);

@@ -532,23 +532,25 @@ RoundReport FederatedTrainer::run_round() {
   RoundReport report = run_round_phases(*this, options_, ++round_);
   report.gate_comm_seconds = gate_comm_seconds_;
   check_replicas();
-  // For rank 0's line, in one all-reduce: the mean local loss over experts and
-  // the bytes every rank sent in this round, by collective.
+  // For rank 0's line: the mean local loss over experts, and the bytes every rank
+  // sent in this round by collective (integers: summed exactly, and as they are
+  // under --secure-aggregation, which masks and clips floating-point sums only).
   static const char* const kOps[] = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
   constexpr int kCount = sizeof kOps / sizeof kOps[0];
-  auto totals = torch::zeros({1 + kCount}, torch::kFloat64);
-  totals[0] = report.local_loss / comm_.size();
+  auto loss = torch::full({1}, report.local_loss / comm_.size(), torch::kFloat64);
+  auto bytes = torch::zeros({kCount}, torch::kInt64);
   for (int i = 0; i < kCount; ++i) {
     const auto now = comm_.stats().ops.find(kOps[i]);
     const auto before = ops_before.find(kOps[i]);
     const std::uint64_t sent = (now == comm_.stats().ops.end() ? 0 : now->second.bytes_sent) -
                                (before == ops_before.end() ? 0 : before->second.bytes_sent);
-    totals[1 + i] = static_cast<double>(sent);
+    bytes[i] = static_cast<std::int64_t>(sent);
   }
-  comm_.allreduce_sum(totals);
-  report.local_loss = totals[0].item<double>();
+  comm_.allreduce_sum(loss);
+  comm_.allreduce_sum(bytes);
+  report.local_loss = loss.item<double>();
   for (int i = 0; i < kCount; ++i) {
-    report.bytes_by_op[kOps[i]] = static_cast<std::uint64_t>(totals[1 + i].item<double>());
+    report.bytes_by_op[kOps[i]] = static_cast<std::uint64_t>(bytes[i].item<std::int64_t>());
     report.bytes_sent += report.bytes_by_op[kOps[i]];
   }
   report.backend = comm_.backend();

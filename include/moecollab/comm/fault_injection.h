@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "moecollab/comm/communicator.h"
+#include "moecollab/comm/forwarding_communicator.h"
 
 namespace moecollab {
 
@@ -28,14 +28,11 @@ struct Fault {
 // (KIND nan, stall or crash). Throws Error saying what is wrong.
 Fault parse_fault(const std::string& spec);
 
-class FaultInjectingCommunicator : public Communicator {
+class FaultInjectingCommunicator : public ForwardingCommunicator {
  public:
   // REQUIRES: `base` outlives this object.
   FaultInjectingCommunicator(Communicator& base, Fault fault);
 
-  int rank() const override { return base_.rank(); }
-  int size() const override { return base_.size(); }
-  std::string backend() const override { return base_.backend(); }
   void allreduce_sum(torch::Tensor& tensor) override;
   void allreduce_max(torch::Tensor& tensor) override;
   torch::Tensor allgather_rows(const torch::Tensor& local, std::vector<std::int64_t>* counts = nullptr) override;
@@ -50,9 +47,6 @@ class FaultInjectingCommunicator : public Communicator {
   // Counts a call of `op` (carrying floating-point data or not); true when this is the
   // one to corrupt with NaN (stall and crash act here).
   bool strike(const char* op, bool floating);
-  void sync_stats() { stats_ = base_.stats(); }
-
-  Communicator& base_;
   Fault fault_;
   std::uint64_t calls_ = 0;  // of fault_.op, on this rank
   bool injected_ = false;
