@@ -12,8 +12,13 @@ repo=$(cd "$1" && pwd) build=$(cd "$2" && pwd) work=$3
 rm -rf "$work"
 mkdir -p "$work/repo"
 scratch=$(cd "$work/repo" && pwd)
-tar -C "$repo" --exclude=./.git --exclude=./build --exclude=./runs --exclude=./data \
-  --exclude=./experiments/results/runs --exclude=./experiments/results/pooled -cf - . | tar -C "$scratch" -xf -
+# Build directories stay out of the copy: build/, build-ci/ (CI's), build-sanitize/ and the one under
+# test wherever it is inside the repository (a copy of a build directory is gigabytes, and it
+# holds this test's own scratch directory).
+excludes=(--exclude=./.git --exclude='./build*' --exclude=./runs --exclude=./data
+  --exclude=./experiments/results/runs --exclude=./experiments/results/pooled)
+case "$build/" in "$repo"/*) excludes+=("--exclude=./${build#"$repo"/}") ;; esac
+tar -C "$repo" "${excludes[@]}" -cf - . | tar -C "$scratch" -xf -
 cp -a "$repo/data" "$scratch/data"
 ln -s "$build" "$scratch/build"
 export MOECOLLAB_BUILD_DIR=$build
@@ -47,8 +52,10 @@ while read -r marker line; do
   echo "== README.md line $line =="
   sed '1,2d' "$script"
   start=$(date +%s)
-  if ! bash "$script" >"$work/block-$ran.out" 2>&1 </dev/null; then  # mpirun would read the loop's input
-    echo "FAILED: the README block at line $line failed; its output:"
+  # </dev/null: mpirun would read the loop's input. 600 s: a block that hangs is named, not
+  # left to CTest's timeout of the whole test.
+  if ! timeout --kill-after=10 600 bash "$script" >"$work/block-$ran.out" 2>&1 </dev/null; then
+    echo "FAILED: the README block at line $line failed (or ran past 600 s); its output:"
     tail -40 "$work/block-$ran.out"
     exit 1
   fi
