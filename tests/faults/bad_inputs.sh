@@ -40,14 +40,15 @@ verdict() {
   files=("$fate_dir"/rank-*)
   if [ ! -e "${files[0]}" ]; then echo "no rank recorded its end (mpirun exit $rc)"; return; fi
   size=$(cut -d' ' -f2 "${files[0]}")
-  if [ "${#files[@]}" -ne "$size" ]; then echo "only ${#files[@]} of $size ranks recorded their end"; return; fi
   local -a per_rank=($fates)
   local wrong=""
   for ((rank = 0; rank < size; rank++)); do
     got=$(cut -d' ' -f3- "$fate_dir/rank-$rank" 2>/dev/null || echo "no record")
     if [ "${fates%% *}" = exit ] && [ "${#per_rank[@]}" -eq 2 ]; then want=$fates; else want=${per_rank[$rank]/:/ }; fi
     case "$want" in
-      signal) [[ "$got" == signal* ]] || wrong+="rank $rank: $got (expected a signal); " ;;
+      # A rank that mpirun ends (SIGTERM, then SIGKILL) may be killed, wrapper and all, before
+      # its wrapper writes: no record is that rank's expected end. Any other rank must record.
+      signal) [[ "$got" == signal* || "$got" == "no record" ]] || wrong+="rank $rank: $got (expected a signal); " ;;
       *) [ "$got" = "$want" ] || wrong+="rank $rank: $got (expected $want); " ;;
     esac
   done
@@ -274,9 +275,13 @@ assert out and all(out), 'the gate of the skipped step is not finite'"
 
 # A rank that never reaches a collective (it sleeps before its first all-reduce): the watchdog
 # of every waiting rank reports and exits 3; mpirun then ends the stalled rank 2 by a signal.
-# Rank 2 is the one without a report.
+# Rank 2 is the one without a report. The timeout must outlast every honest wait before the
+# fault: ranks wait at start-up for rank 0's feature cache (quotes, the largest domain: 5.8 s
+# at --max-length 128 with another test beside it, long enough for rank 2's own watchdog to
+# fire at a 5 s timeout), so these cases encode 16 tokens per text (2.4 s) under a 10 s timeout.
+watched=("${small[@]}" --max-length 16 --collective-timeout 10)
 expect_fates "exit:3 exit:3 signal exit:3" collective_stall "rank 0: collective 'allreduce' (#" \
-  env MOECOLLAB_FAULT=stall:2:allreduce_sum:1 "${mpi4[@]}" "${f[@]}" train $data "${small[@]}" --collective-timeout 5
+  env MOECOLLAB_FAULT=stall:2:allreduce_sum:1 "${mpi4[@]}" "${f[@]}" train $data "${watched[@]}"
 # The collective the others wait in (its name and sequence number, the same on every rank):
 # rank 2 must not report that one. (On 2 busy cores rank 2 may, rarely, report an earlier
 # collective it was descheduled in; that is the watchdog working, not the stall.)
@@ -288,7 +293,7 @@ fi
 # A rank that crashes mid-run (SIGSEGV in its 2nd all-reduce) while the others wait in that
 # all-reduce: their watchdogs end them (exit 3); rank 3's end is recorded as signal 11.
 expect_fates "exit:3 exit:3 exit:3 signal" rank_crash "rank 0: collective 'allreduce' (#" \
-  env MOECOLLAB_FAULT=crash:3:allreduce_sum:2 "${mpi4[@]}" "${f[@]}" train $data "${small[@]}" --collective-timeout 5
+  env MOECOLLAB_FAULT=crash:3:allreduce_sum:2 "${mpi4[@]}" "${f[@]}" train $data "${watched[@]}"
 grep -q "signal 11" "$fate_dir/rank-3" || { echo "FAILED  rank_crash: rank 3 ended with $(cat "$fate_dir/rank-3")"; held=$((held - 1)); }
 # The suite itself: judged as an input error (exit 1 expected on every rank), that crash must be
 # a failure naming rank 3's signal, although mpirun's own exit status and output do not show it.
