@@ -81,11 +81,11 @@ int main(int argc, char** argv) {
                   },
                   [&] { moecollab::allreduce_gradients(secure, params, extras); }});
     const double fused = t[0], raw = t[1], unfused = t[2], masked = t[3];
-    // Bytes this rank sends per call, plain and masked (the communicators' own counts).
+    // Bytes this rank sends per call, plain and masked (counted by the MPI communicator under both).
     const auto sent = [&](moecollab::Communicator& c) {
-      const auto before = c.stats().bytes_sent();
+      const auto before = comm.stats().bytes_sent();
       moecollab::allreduce_gradients(c, params, extras);
-      return c.stats().bytes_sent() - before;
+      return comm.stats().bytes_sent() - before;
     };
     const auto plain_bytes = sent(comm), masked_bytes = sent(secure);
     if (comm.rank() == 0) {
