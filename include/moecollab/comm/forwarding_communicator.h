@@ -45,7 +45,6 @@ class ForwardingCommunicator : public Communicator {
 
  protected:
   void sync_stats() { stats_ = base_.stats(); }
-  Communicator& base() { return base_; }
 
  private:
   Communicator& base_;
