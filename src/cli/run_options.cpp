@@ -248,6 +248,24 @@ void add_collective_options(po::options_description& options, CollectiveOptions&
       "all-reduce. docs/threat-model.md says what it protects");
 }
 
+void add_privacy_options(po::options_description& options, privacy::DpConfig& dp) {
+  options.add_options()(
+      "dp-noise", po::value(&dp.noise_multiplier)->value_name("Z"),
+      "sample-level DP-SGD (docs/threat-model.md): every gradient that leaves a rank (the gate's, and the "
+      "experts' and encoder's where they train) is clipped text by text to L2 norm --dp-clip and gets Gaussian "
+      "noise of std Z * C, on the local and the gate steps alike. Needs --exchange experts and --balance none "
+      "(the balance term couples texts). 0: clipping alone (epsilon = inf). Unset, with no --dp-epsilon: off. "
+      "Each text's gradient is a backward pass of its own: a step costs about batch-size backward passes")(
+      "dp-epsilon", real(&dp.target_epsilon),
+      "DP-SGD with the noise multiplier Z chosen (RDP accountant) so that the whole run, --rounds x "
+      "(--local-steps + --gate-steps) steps at sampling rate batch / training texts, spends this epsilon at "
+      "--dp-delta; instead of --dp-noise. 0: unset")("dp-clip", real(&dp.clip),
+                                                     "C: the L2 norm each text's gradient is clipped to under DP-SGD")(
+      "dp-delta", real(&dp.delta),
+      "delta of the (epsilon, delta) that the progress line and the run log's /rounds/dp report (well below "
+      "1 / training texts)");
+}
+
 void add_pretrain_options(po::options_description& options, PretrainCommandOptions& c) {
   add_data_options(options, c.data);
   auto& p = c.pretrain;

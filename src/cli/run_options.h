@@ -77,6 +77,9 @@ struct CollectiveOptions {
 };
 void add_collective_options(po::options_description& options, CollectiveOptions& collective);
 
+// `train`'s DP-SGD: --dp-noise, --dp-epsilon, --dp-clip, --dp-delta (privacy/dp_sgd.h).
+void add_privacy_options(po::options_description& options, privacy::DpConfig& dp);
+
 // `pretrain`: data, encoder sizes, the masked-LM schedule and --out (pretrain-out in a config file).
 struct PretrainCommandOptions {
   DataOptions data;

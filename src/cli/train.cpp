@@ -31,6 +31,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
   po::options_description options(command.name);
   add_run_options(options, run);
   add_collective_options(options, collective);
+  add_privacy_options(options, run.train.dp);
   command.add_options(options);
   po::variables_map vm;
   if (!parse_options_agreed(argc, argv, command.usage, options, vm)) return 0;
@@ -46,6 +47,8 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
         " every rank's per-text features and logits may reach every other rank in the clear, which masking the "
         "sums of gradients cannot hide (docs/threat-model.md)");
   }
+  // DP noise split over the ranks where secure aggregation hides each rank's own sum.
+  run.train.dp.distributed = collective.secure_aggregation;
   const auto nccl = select_backend(collective.backend, mpi);
   Communicator& transport = nccl ? *nccl : static_cast<Communicator&>(mpi);
   // The fault suite's faults (tests/faults/): MOECOLLAB_FAULT=KIND:RANK:OP:CALL wraps the
@@ -86,6 +89,13 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     }
     std::cout << "; exchange " << describe(trainer.exchange())
               << (trainer.exchange_reason().empty() ? "" : " (auto: " + trainer.exchange_reason() + ")");
+    if (run.train.dp.enabled()) {
+      std::cout << "; DP-SGD: noise z " << trainer.dp_noise_multiplier() << " (std z * C on "
+                << (run.train.dp.distributed ? "the sum, split over the other ranks" : "each rank's own sum")
+                << "), clip C " << run.train.dp.clip << ", sampling rate " << trainer.dp_sampling_rate()
+                << ", epsilon after " << run.train.rounds << " rounds " << trainer.dp_epsilon(run.train.rounds)
+                << " at delta " << run.train.dp.delta;
+    }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
               << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)") << "\n  "
               << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)

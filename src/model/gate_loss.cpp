@@ -39,17 +39,32 @@ double GateLossWeights::balance_weight() const {
 
 torch::Tensor batch_mean_gate(const torch::Tensor& gate_probs) { return gate_probs.mean(0); }
 
-torch::Tensor domain_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
-                                   const torch::Tensor& classes) {
+namespace {
+
+// Each row's cross-entropy over its own domain's classes (b).
+torch::Tensor domain_cross_entropy_rows(const torch::Tensor& logits, const torch::Tensor& labels,
+                                        const torch::Tensor& classes) {
   const auto columns = torch::arange(logits.size(1), labels.options()).unsqueeze(0);
   const auto invalid = columns >= classes.unsqueeze(1);
   const auto masked = logits.masked_fill(invalid, -std::numeric_limits<double>::infinity());
-  return torch::nll_loss(torch::log_softmax(masked, 1), labels);
+  return torch::nll_loss(torch::log_softmax(masked, 1), labels, {}, at::Reduction::None);
+}
+
+// Each row's routing entropy H(softmax(gate_logits_b)) (b).
+torch::Tensor routing_entropy_rows(const torch::Tensor& gate_logits) {
+  const auto log_g = torch::log_softmax(gate_logits, 1);
+  return -(log_g.exp() * log_g).sum(1);
+}
+
+}  // namespace
+
+torch::Tensor domain_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                                   const torch::Tensor& classes) {
+  return domain_cross_entropy_rows(logits, labels, classes).mean();
 }
 
 torch::Tensor mean_routing_entropy(const torch::Tensor& gate_logits) {
-  const auto log_g = torch::log_softmax(gate_logits, 1);
-  return -(log_g.exp() * log_g).sum(1).mean();
+  return routing_entropy_rows(gate_logits).mean();
 }
 
 torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate) {
@@ -101,6 +116,17 @@ GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& 
       domains.defined() ? torch::cross_entropy_loss(gate_logits, domains) : torch::zeros({}, gate_logits.options());
   t.total = total_loss(t, weights);
   return t;
+}
+
+torch::Tensor per_example_gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels,
+                                    const torch::Tensor& classes, const torch::Tensor& gate_logits,
+                                    const GateLossWeights& weights, const torch::Tensor& domains) {
+  auto rows = domain_cross_entropy_rows(mixed_logits, labels, classes) +
+              weights.entropy * routing_entropy_rows(gate_logits) + weights.z_loss * gate_logits.logsumexp(1).pow(2);
+  if (domains.defined() && weights.domain != 0) {
+    rows = rows + weights.domain * torch::cross_entropy_loss(gate_logits, domains, {}, at::Reduction::None);
+  }
+  return rows;
 }
 
 }  // namespace moecollab

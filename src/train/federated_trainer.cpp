@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "moecollab/comm/agreement.h"
 #include "moecollab/model/fingerprint.h"
 #include "moecollab/model/integrate.h"
+#include "moecollab/privacy/rdp_accountant.h"
 #include "moecollab/train/exchange.h"
 #include "moecollab/train/fusion.h"
 #include "moecollab/train/round_gather.h"
@@ -75,6 +77,12 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
           "Use --exchange experts (every rank runs every expert's adapted layers on its own texts), or "
           "train in one process (moecollab train-local)");
     }
+    if (options_.dp.enabled() && options_.exchange == ExchangeMode::kFeatures) {
+      throw Error(
+          "--dp-noise/--dp-epsilon need --exchange experts: with --exchange features every text's features and "
+          "logits reach the other ranks as they are, which no noise on the gradients protects "
+          "(docs/threat-model.md)");
+    }
   });
   encoder_->eval();
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
@@ -116,7 +124,10 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
   gate_optimizer_ = make_optimizer(*gate_, options_.gate_lr);
 
   exchange_ = options_.exchange;
-  if (exchange_ == ExchangeMode::kAuto && options_.expert_lora.enabled()) {
+  if (exchange_ == ExchangeMode::kAuto && dp()) {
+    exchange_ = ExchangeMode::kExperts;
+    exchange_reason_ = "experts: DP-SGD protects gradients, and only the experts exchange sends nothing else";
+  } else if (exchange_ == ExchangeMode::kAuto && options_.expert_lora.enabled()) {
     exchange_ = ExchangeMode::kExperts;
     exchange_reason_ = "experts: --expert-lora runs every expert's adapted layers on the rows' own rank";
   } else if (exchange_ == ExchangeMode::kAuto) {
@@ -132,6 +143,23 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
     for (const auto& p : encoder_->trainable_parameters()) z.encoder_params += p.numel();  // none while frozen
     z.joint = options_.joint;
     exchange_ = choose_exchange(z, &exchange_reason_);
+  }
+  if (dp()) {
+    // q: the largest over ranks (the smallest shard's texts are sampled most often).
+    const auto train_rows = static_cast<double>(shard_->split(Split::kTrain).labels.size());
+    auto q = torch::tensor({std::min(1.0, static_cast<double>(options_.batch_size) / train_rows)}, torch::kFloat64);
+    comm_.allreduce_max(q);
+    dp_sampling_rate_ = q.item<double>();
+    dp_noise_multiplier_ = options_.dp.noise_multiplier;
+    if (options_.dp.target_epsilon > 0) {
+      run_on_every_rank(comm_, [&] {
+        const std::int64_t steps =
+            static_cast<std::int64_t>(options_.rounds) * (options_.local_steps + options_.gate_steps);
+        dp_noise_multiplier_ =
+            privacy::noise_multiplier_for(options_.dp.target_epsilon, options_.dp.delta, dp_sampling_rate_, steps);
+      });
+    }
+    dp_generator_ = privacy::secret_generator();
   }
   if (experts_exchanged()) {
     for (std::int64_t q = 0; q < comm_.size(); ++q) {
@@ -181,7 +209,15 @@ double FederatedTrainer::local_phase() {
   for (int step = 0; step < options_.local_steps; ++step) {
     expert_optimizer_->zero_grad();
     if (encoder_trains()) encoder_optimizer_->zero_grad();
-    sum += local_step_backward(expert_, *shard_, encoder_, options_);
+    if (dp()) {  // the expert's parameters leave the rank each round, the encoder's gradients each step
+      const auto losses = local_step_losses(expert_, *shard_, encoder_, options_);
+      auto released = expert_->parameters();
+      released.insert(released.end(), encoder_params.begin(), encoder_params.end());
+      private_gradients(losses, released, 1.0 / static_cast<double>(losses.size(0)), 1.0);
+      sum += losses.mean().item<double>();
+    } else {
+      sum += local_step_backward(expert_, *shard_, encoder_, options_);
+    }
     experts_stale_ = true;
     expert_optimizer_->step();
     if (encoder_trains()) {
@@ -320,7 +356,25 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   }
   if (encoder_trains()) encoder_optimizer_->zero_grad();
   ++gate_steps_taken_;
-  local_objective.backward();
+  // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
+  auto reduced = gate_->parameters();
+  for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
+  // --exchange experts with --joint: every replica's gradients, summed so that every replica steps alike.
+  if (experts_exchanged() && options_.joint) {
+    for (auto& e : replicas_) {
+      for (const auto& p : e->parameters()) reduced.push_back(p);
+    }
+  }
+  if (dp()) {
+    // Each text's own part of the objective (the balance term is off under DP), clipped text by
+    // text; the noise is split over the ranks where secure aggregation hides each rank's sum.
+    const auto rows = per_example_gate_loss(f.mixed, batch.labels, classes, f.gate_logits, loss,
+                                            torch::full_like(batch.labels, static_cast<std::int64_t>(comm_.rank())));
+    const double shares = options_.dp.distributed && comm_.size() > 1 ? comm_.size() - 1.0 : 1.0;
+    private_gradients(rows, reduced, 1.0 / static_cast<double>(total_rows), shares);
+  } else {
+    local_objective.backward();
+  }
   // Back across ranks: each expert's logit gradients to its owner (--joint: its
   // own step; a trained encoder: through the expert to its input rows), then those
   // rows' gradients to their owners, whose encoder backpropagates them with the gate's.
@@ -341,18 +395,12 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
     batch.features.backward(f.features.grad() + through_experts);
   }
 
+  // The loss terms' sums over ranks (under DP none: a rank's losses are not privatised, so each
+  // rank keeps its own and rank 0's are reported).
   std::vector<double> extras = {share * terms.task.item<double>(), share * terms.entropy.item<double>(),
                                 share * terms.z.item<double>(), share * terms.domain.item<double>()};
   if (per_domain) extras.push_back(balance_share * terms.balance.item<double>());
-  // The gate's gradients and, while it trains, the encoder's: one fused all-reduce.
-  auto reduced = gate_->parameters();
-  for (const auto& p : encoder_->trainable_parameters()) reduced.push_back(p);
-  // --exchange experts with --joint: every replica's gradients, summed so that every replica steps alike.
-  if (experts_exchanged() && options_.joint) {
-    for (auto& e : replicas_) {
-      for (const auto& p : e->parameters()) reduced.push_back(p);
-    }
-  }
+  if (dp()) std::fill(extras.begin(), extras.end(), 0.0);
   // A NaN/Inf here must not reach the replicas: this rank zeroes its part
   // and raises its flag in the same fused all-reduce (one slot per rank).
   const bool finite = std::isfinite(local_objective.item<double>()) && gradients_finite(reduced);
@@ -402,6 +450,10 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   step.losses.balance = per_domain ? extras[4] : terms.balance.item<double>();
   step.losses.total = extras[0] + loss.entropy * extras[1] + loss.balance_weight() * step.losses.balance +
                       loss.z_loss * extras[2] + loss.domain * extras[3];
+  if (dp()) {
+    step.losses = {terms.task.item<double>(), terms.entropy.item<double>(), terms.balance.item<double>(),
+                   terms.z.item<double>(),    terms.domain.item<double>(),  terms.total.item<double>()};
+  }
   step.assigned = f.routing.assigned;  // over every rank's rows: the same on each
   step.dropped = f.routing.dropped;
   step.gate_grad = flatten_gradients(gate_params);
@@ -537,7 +589,12 @@ RoundReport FederatedTrainer::run_round() {
   // under --secure-aggregation, which masks and clips floating-point sums only).
   static const char* const kOps[] = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
   constexpr int kCount = sizeof kOps / sizeof kOps[0];
-  auto loss = torch::full({1}, report.local_loss / comm_.size(), torch::kFloat64);
+  // (Under DP only rank 0's own: a rank's losses are not privatised.)
+  auto loss = torch::full({1},
+                          !dp()               ? report.local_loss / comm_.size()
+                          : comm_.rank() == 0 ? report.local_loss
+                                              : 0.0,
+                          torch::kFloat64);
   auto bytes = torch::zeros({kCount}, torch::kInt64);
   for (int i = 0; i < kCount; ++i) {
     const auto now = comm_.stats().ops.find(kOps[i]);
@@ -556,7 +613,28 @@ RoundReport FederatedTrainer::run_round() {
   report.backend = comm_.backend();
   report.comm_seconds = comm_.stats().seconds() - comm_before;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (dp()) {
+    report.dp_epsilon = dp_epsilon(round_);
+    report.dp_delta = options_.dp.delta;
+  }
   return report;
+}
+
+double FederatedTrainer::dp_epsilon(int rounds) const {
+  if (!dp()) return std::numeric_limits<double>::quiet_NaN();
+  const std::int64_t steps = static_cast<std::int64_t>(rounds) * (options_.local_steps + options_.gate_steps);
+  if (steps == 0) return 0.0;
+  if (dp_noise_multiplier_ <= 0) return std::numeric_limits<double>::infinity();
+  privacy::RdpAccountant accountant;
+  accountant.add_steps(dp_sampling_rate_, dp_noise_multiplier_, steps);
+  return accountant.epsilon(options_.dp.delta).epsilon;
+}
+
+void FederatedTrainer::private_gradients(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters,
+                                         double scale, double noise_shares) {
+  const double clip = options_.dp.clip;
+  privacy::clipped_noisy_gradients(losses, parameters, clip, dp_noise_multiplier_ * clip / std::sqrt(noise_shares),
+                                   scale, dp_generator_);
 }
 
 }  // namespace moecollab

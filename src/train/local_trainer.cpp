@@ -12,6 +12,11 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   options_.encoder.vocab_size = static_cast<std::int64_t>(tokenizer_->vocabulary().size());
   encoder_ = make_encoder(options_);
   check_train_options(options_);
+  if (options_.dp.enabled()) {
+    throw Error(
+        "--dp-noise/--dp-epsilon protect what leaves a rank in `train` (--exchange experts); one process "
+        "(train-local) sends nothing");
+  }
   router_ = Router(options_.routing);
   encoder_->eval();
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);

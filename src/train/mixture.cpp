@@ -92,6 +92,13 @@ void check_train_options(const TrainOptions& o) {
                                                                  " names more layers than the encoder's " +
                                                                  std::to_string(o.encoder.layers));
   require(o.loss.entropy >= 0 && o.loss.balance >= 0, "lambda1 and lambda2 must not be negative");
+  privacy::check_dp_config(o.dp);
+  require(!o.dp.enabled() || o.loss.balance_weight() == 0,
+          "--dp-noise/--dp-epsilon need --balance none: the balance term is a function of the step's mean gate, "
+          "which couples every text of the step, so no single text's gradient could be clipped alone");
+  require(!o.dp.enabled() || o.routing.capacity_factor == 0,
+          "--dp-noise/--dp-epsilon do not combine with --capacity-factor: a capacity couples the step's rows "
+          "(which row gets a slot depends on the others) and sends every row's gate logits to every rank");
   require(o.loss.switch_alpha >= 0 && o.loss.z_loss >= 0 && o.loss.domain >= 0,
           "--switch-alpha, --z-loss and --domain-routing-loss must not be negative");
   require(o.routing.capacity_factor >= 0 && o.routing.eval_capacity_factor >= 0,
@@ -155,6 +162,12 @@ void scale_gradients(const std::vector<torch::Tensor>& parameters, double factor
 }
 
 double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options) {
+  const auto loss = local_step_losses(expert, shard, encoder, options).mean();
+  loss.backward();
+  return loss.item<double>();
+}
+
+torch::Tensor local_step_losses(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options) {
   FeatureBatch batch;
   if (expert->lora().empty()) {
     batch = shard.next_train_features(encoder, options.batch_size, options.encoder_training.any());
@@ -162,9 +175,7 @@ double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder,
     const auto tokens = shard.next_train_batch(options.batch_size);
     batch = {expert_view(encoder, expert, tokens), tokens.labels};
   }
-  const auto loss = torch::cross_entropy_loss(expert->forward(batch.features), batch.labels);
-  loss.backward();
-  return loss.item<double>();
+  return torch::cross_entropy_loss(expert->forward(batch.features), batch.labels, {}, at::Reduction::None);
 }
 
 torch::Tensor gate_noise(const TrainOptions& options, int round, int step, std::size_t domain, std::int64_t rows,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <sstream>
 
 namespace moecollab {
 namespace {
@@ -96,6 +97,12 @@ std::string format_round(const RoundReport& r) {
   for (const auto& d : r.domains) line += " " + fixed(d.expert.accuracy, 3);
   line += " | util";
   for (double u : r.utilization) line += " " + fixed(u, 2);
+  if (!std::isnan(r.dp_epsilon)) {
+    std::ostringstream delta;
+    delta << r.dp_delta;
+    line += " | dp eps " + (std::isinf(r.dp_epsilon) ? std::string("inf") : fixed(r.dp_epsilon, 2)) + " delta " +
+            delta.str() + " (losses: rank 0's)";
+  }
   line += " | " + fixed(r.seconds, 1) + " s";
   if (!r.backend.empty()) {
     line += " (compute " + fixed(r.seconds - r.comm_seconds, 1) + ", comm " + fixed(r.comm_seconds, 1) + ") | " +

@@ -92,6 +92,13 @@ GateLossTerms gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& 
                         const torch::Tensor& gate_logits, const GateLossWeights& weights,
                         const MeanGate& mean_gate = batch_mean_gate, const torch::Tensor& domains = {});
 
+// Each row's own part of the objective, a b-vector: CE_b + λ1 H(g_b) + β lse_b² + λ3 CE(gate_b, domain_b).
+// Its mean is gate_loss's total where the balance weight is 0; what DP-SGD clips row by row
+// (the balance term is a function of the step's mean gate, which couples every row).
+torch::Tensor per_example_gate_loss(const torch::Tensor& mixed_logits, const torch::Tensor& labels,
+                                    const torch::Tensor& classes, const torch::Tensor& gate_logits,
+                                    const GateLossWeights& weights, const torch::Tensor& domains = {});
+
 // The weighted sum of the terms: task + λ1 entropy + w balance + β z + λ3 domain.
 torch::Tensor total_loss(const GateLossTerms& terms, const GateLossWeights& weights);
 

@@ -83,6 +83,13 @@ class FederatedTrainer {
   Encoder& encoder() { return encoder_; }  // this rank's replica of the shared encoder
   // What this run's model is, as checkpoints store it (the same on every rank).
   ModelConfig model_config() const;
+  // DP-SGD (--dp-noise / --dp-epsilon): the noise multiplier z in use (chosen for the run's length
+  // under --dp-epsilon), the sampling rate q (the largest over ranks: batch / training texts), and
+  // the (ε at options.dp.delta) spent after `rounds` rounds of local and gate steps: the largest
+  // over ranks, as every rank's texts are protected by its own q. ε is +inf with z = 0.
+  double dp_noise_multiplier() const { return dp_noise_multiplier_; }
+  double dp_sampling_rate() const { return dp_sampling_rate_; }
+  double dp_epsilon(int rounds) const;
 
  private:
   // Expert logits for all ranks' rows, mixed on this rank: the forward of a step.
@@ -119,6 +126,11 @@ class FederatedTrainer {
   // With a trained encoder: the expert's input keeps its gradient; the expert's forward its graph.
   void score_rows(Forward& f, torch::Tensor input, bool train);
   void check_replicas();
+  bool dp() const { return options_.dp.enabled(); }
+  // DP-SGD: writes the clipped, noised sum of the per-example gradients of `losses` into the
+  // parameters' .grad(), times `scale`; noise N(0, (z C)² / shares) per coordinate.
+  void private_gradients(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters, double scale,
+                         double noise_shares);
 
   TrainOptions options_;
   std::shared_ptr<const Tokenizer> tokenizer_;
@@ -145,6 +157,9 @@ class FederatedTrainer {
   int gate_step_ = 0;                  // in this round (a noisy gate's draws depend on it)
   double gate_comm_seconds_ = 0;       // this round's, so far
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
+  double dp_noise_multiplier_ = 0;
+  double dp_sampling_rate_ = 0;
+  at::Generator dp_generator_;  // seeded from the OS's CSPRNG: this rank's noise is its own secret
 };
 
 }  // namespace moecollab

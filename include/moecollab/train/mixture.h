@@ -73,6 +73,10 @@ void scale_gradients(const std::vector<torch::Tensor>& parameters, double factor
 // the encoder's, when it trains) for the caller to reduce and step; returns the loss.
 double local_step_backward(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options);
 
+// The same step's forward alone: each text's cross-entropy (a b-vector, with its graph), for
+// DP-SGD's per-example clipping (privacy/dp_sgd.h).
+torch::Tensor local_step_losses(Expert& expert, DomainShard& shard, Encoder& encoder, const TrainOptions& options);
+
 // The mixture on a batch of features: every expert's padded logits, the gate's logits, and y.
 struct MixtureOutput {
   torch::Tensor expert_logits;  // b×E×c_max

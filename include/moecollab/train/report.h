@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -64,6 +65,10 @@ struct RoundReport {
   // many a full expert dropped. assigned = 0: no capacity, nothing dropped.
   std::int64_t assigned = 0;
   std::int64_t dropped = 0;
+  // DP-SGD (--dp-noise / --dp-epsilon): the ε spent so far at δ (the largest over ranks; +inf
+  // with z = 0); NaN without DP. Under DP the losses are rank 0's own batch's.
+  double dp_epsilon = std::numeric_limits<double>::quiet_NaN();
+  double dp_delta = std::numeric_limits<double>::quiet_NaN();
   // dropped / assigned, or NaN without a capacity.
   double drop_rate() const;
 };

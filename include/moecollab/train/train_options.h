@@ -11,6 +11,7 @@
 #include "moecollab/model/gate_loss.h"
 #include "moecollab/model/model_config.h"
 #include "moecollab/model/router.h"
+#include "moecollab/privacy/dp_sgd.h"
 
 namespace moecollab {
 struct CacheProgress;  // train/domain_shard.h
@@ -59,6 +60,8 @@ struct TrainOptions {
   std::function<void(const CacheProgress&)> cache_progress;
   // How the gate routes rows to experts (model/router.h): dense, as in the paper, unless top-k.
   RoutingConfig routing;
+  // Sample-level DP-SGD on every gradient that leaves a rank (`train` with --exchange experts).
+  privacy::DpConfig dp;
   std::size_t log_routing = 0;  // per-sample routing records for the first N val texts per domain
   // A gate step whose loss or gate gradient is NaN/Inf on any rank: true stops
   // the run (every rank, one message naming the ranks); false skips the step.
