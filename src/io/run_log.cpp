@@ -13,7 +13,7 @@ namespace moecollab {
 const std::vector<std::string> kLossColumns = {"local", "task", "entropy", "balance", "total", "z", "domain"};
 const std::vector<std::string> kSecondsColumns = {"total",         "local_phase", "gate_phase",        "evaluation",
                                                   "communication", "compute",     "gate_communication"};
-const std::vector<std::string> kDpColumns = {"epsilon", "delta"};
+const std::vector<std::string> kDpColumns = {"epsilon", "delta", "clipped"};
 const std::vector<std::string> kByteColumns = {"allgather", "alltoall", "allreduce", "allreduce_max", "broadcast"};
 
 struct RunLog::Datasets {
@@ -54,8 +54,8 @@ RunLog::RunLog(const std::string& path, const RunLogHeader& header) : d_(std::ma
   d.round = h5::create_round_dataset(rounds, "round", {}, torch::kInt64, "round number, 1-based");
   d.losses = h5::create_round_dataset(rounds, "losses", {7}, torch::kFloat64, "nats", &kLossColumns);
   d.drop_rate = h5::create_round_dataset(rounds, "drop_rate", {}, torch::kFloat64, "fraction");
-  d.dp = h5::create_round_dataset(rounds, "dp", {2}, torch::kFloat64, "(epsilon, delta) spent so far; NaN: no DP",
-                                  &kDpColumns);
+  d.dp = h5::create_round_dataset(rounds, "dp", {3}, torch::kFloat64,
+                                  "(epsilon, delta) spent so far, rank 0's clipped share; NaN: no DP", &kDpColumns);
   d.kl_utilization = h5::create_round_dataset(rounds, "kl_utilization", {}, torch::kFloat64, "nats");
   d.utilization = h5::create_round_dataset(rounds, "utilization", {D, E}, torch::kFloat64, "gate weight");
   d.top1 = h5::create_round_dataset(rounds, "top1_counts", {D, E}, torch::kInt64, "samples");
@@ -106,7 +106,7 @@ void RunLog::append(const RoundReport& r) {
                                  gate(r.gate.balance), gate(r.gate.total), gate(r.gate.z), gate(r.gate.domain)},
                                 torch::kFloat64));
   d.drop_rate.append(torch::tensor(r.drop_rate(), torch::kFloat64));
-  d.dp.append(torch::tensor({r.dp_epsilon, r.dp_delta}, torch::kFloat64));
+  d.dp.append(torch::tensor({r.dp_epsilon, r.dp_delta, r.dp_clipped}, torch::kFloat64));
   d.kl_utilization.append(torch::tensor(kl_to_uniform(r.utilization), torch::kFloat64));
   d.utilization.append(torch::tensor(util, torch::kFloat64));
   d.top1.append(torch::tensor(top1, torch::kFloat64).to(torch::kInt64));

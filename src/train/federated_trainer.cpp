@@ -616,6 +616,8 @@ RoundReport FederatedTrainer::run_round() {
   if (dp()) {
     report.dp_epsilon = dp_epsilon(round_);
     report.dp_delta = options_.dp.delta;
+    report.dp_clipped = dp_texts_ > 0 ? static_cast<double>(dp_clipped_) / static_cast<double>(dp_texts_) : 0.0;
+    dp_texts_ = dp_clipped_ = 0;
   }
   return report;
 }
@@ -633,8 +635,10 @@ double FederatedTrainer::dp_epsilon(int rounds) const {
 void FederatedTrainer::private_gradients(const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters,
                                          double scale, double noise_shares) {
   const double clip = options_.dp.clip;
-  privacy::clipped_noisy_gradients(losses, parameters, clip, dp_noise_multiplier_ * clip / std::sqrt(noise_shares),
-                                   scale, dp_generator_);
+  const auto stats = privacy::clipped_noisy_gradients(
+      losses, parameters, clip, dp_noise_multiplier_ * clip / std::sqrt(noise_shares), scale, dp_generator_);
+  dp_texts_ += stats.examples;
+  dp_clipped_ += stats.clipped;
 }
 
 }  // namespace moecollab

@@ -101,7 +101,7 @@ std::string format_round(const RoundReport& r) {
     std::ostringstream delta;
     delta << r.dp_delta;
     line += " | dp eps " + (std::isinf(r.dp_epsilon) ? std::string("inf") : fixed(r.dp_epsilon, 2)) + " delta " +
-            delta.str() + " (losses: rank 0's)";
+            delta.str() + " clipped " + fixed(100 * r.dp_clipped, 0) + "% (rank 0's, as the losses)";
   }
   line += " | " + fixed(r.seconds, 1) + " s";
   if (!r.backend.empty()) {

@@ -79,6 +79,7 @@ TEST(DpSgd, WithoutNoiseOrClippingItIsThePlainRun) {
           "expert gradient, step " + std::to_string(step));
   }
   EXPECT_TRUE(std::isinf(dp.dp_epsilon(1)));  // z = 0 protects nothing, and says so
+  EXPECT_EQ(dp.run_round().dp_clipped, 0.0);
 }
 
 TEST(DpSgd, ClippingBoundsEachTextsPartOfTheReleasedSum) {
@@ -94,6 +95,37 @@ TEST(DpSgd, ClippingBoundsEachTextsPartOfTheReleasedSum) {
   const double norm = step.gate_grad.norm().item<double>();
   EXPECT_LE(norm, 1e-4 * (1 + 1e-9));
   EXPECT_GT(norm, 1e-6);
+  EXPECT_EQ(trainer.run_round().dp_clipped, 1.0);  // every text's gradient was clipped (and says so)
+}
+
+TEST(DpSgd, TheNoiseInTheSumHasTheStatedSizeLocalOrDistributed) {
+  auto& comm = world();
+  const auto tokenizer = tokenizer_of_all(comm.size());
+  const auto own = own_domain(comm.rank());
+  const double w = comm.size(), z = 2.0, clip = 1e-3;
+  for (const bool distributed : {false, true}) {
+    auto options = dp_options();
+    options.dp.noise_multiplier = 0;
+    options.dp.clip = clip;
+    auto noisy = options;
+    noisy.dp.noise_multiplier = z;
+    noisy.dp.distributed = distributed;
+    std::optional<SecureAggregationCommunicator> secure;
+    if (distributed) secure.emplace(comm);
+    Communicator& c = secure ? static_cast<Communicator&>(*secure) : comm;
+    FederatedTrainer quiet(options, own, tokenizer, c), loud(noisy, own, tokenizer, c);
+    // The same parameters and batch: the difference of the released sums is the noise alone.
+    const auto a = quiet.collaborative_step(), b = loud.collaborative_step();
+    auto rows =
+        torch::tensor({static_cast<double>(std::min<std::size_t>(16, loud.shard().split(Split::kTrain).labels.size()))},
+                      torch::kFloat64);
+    comm.allreduce_sum(rows);
+    // Per coordinate: W shares of z C (local) or of z C / sqrt(W - 1) (distributed), over the rows.
+    const double shares = distributed ? w / (w - 1) : w;
+    const double expected = std::sqrt(shares) * z * clip / rows.item<double>();
+    const double measured = (b.gate_grad - a.gate_grad).std().item<double>();
+    EXPECT_NEAR(measured, expected, 0.3 * expected) << (distributed ? "distributed" : "local") << " noise";
+  }
 }
 
 TEST(DpSgd, NoisyReplicasStayIdenticalAndEpsilonIsTheAccountants) {

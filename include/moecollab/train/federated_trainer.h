@@ -159,7 +159,8 @@ class FederatedTrainer {
   std::int64_t gate_steps_taken_ = 0;  // over the run (this process), for messages
   double dp_noise_multiplier_ = 0;
   double dp_sampling_rate_ = 0;
-  at::Generator dp_generator_;  // seeded from the OS's CSPRNG: this rank's noise is its own secret
+  std::int64_t dp_texts_ = 0, dp_clipped_ = 0;  // this round's, on this rank
+  at::Generator dp_generator_;                  // seeded from the OS's CSPRNG: this rank's noise is its own secret
 };
 
 }  // namespace moecollab

@@ -69,6 +69,7 @@ struct RoundReport {
   // with z = 0); NaN without DP. Under DP the losses are rank 0's own batch's.
   double dp_epsilon = std::numeric_limits<double>::quiet_NaN();
   double dp_delta = std::numeric_limits<double>::quiet_NaN();
+  double dp_clipped = std::numeric_limits<double>::quiet_NaN();  // rank 0's share of texts clipped this round
   // dropped / assigned, or NaN without a capacity.
   double drop_rate() const;
 };
