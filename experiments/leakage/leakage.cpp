@@ -23,6 +23,7 @@
 #include "moecollab/comm/secure_aggregation.h"
 #include "moecollab/privacy/leakage_attacks.h"
 #include "moecollab/train/federated_trainer.h"
+#include "moecollab/util/strings.h"
 
 namespace po = boost::program_options;
 using namespace moecollab;
@@ -72,19 +73,6 @@ Pool candidate_pool(const std::vector<std::string>& dirs, const Tokenizer& token
   return pool;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += s + '\n';
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 struct Setting {
   std::string mode;  // features, experts, secure (experts + secure aggregation), dp (experts + DP-SGD)
   std::size_t batch = 1;
@@ -115,7 +103,7 @@ std::pair<std::int64_t, std::int64_t> attack(MpiCommunicator& mpi, const Setting
     trainer.collaborative_step();
     std::vector<std::string> mine;
     for (auto r : rows) mine.push_back(own.train.at(r).text);
-    const auto batches = mpi.allgather_strings(join(mine));  // scoring channel, not the attack's
+    const auto batches = mpi.allgather_strings(join_lines(mine));  // scoring channel, not the attack's
     // What rank 0 sees of each victim: its feature rows (features), its gradient contribution
     // (experts, as an all-reduce exposes it), or only the sum over ranks (secure aggregation).
     const auto gradient = (secure ? rec.received_sum : rec.sent_sum).narrow(0, 0, experts * hidden);

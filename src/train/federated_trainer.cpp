@@ -13,6 +13,7 @@
 #include "moecollab/train/round_gather.h"
 #include "moecollab/util/error.h"
 #include "moecollab/util/hash.h"
+#include "moecollab/util/strings.h"
 
 namespace moecollab {
 namespace {
@@ -39,20 +40,6 @@ std::string ranks_differing(const std::vector<std::string>& values) {
     if (!out.empty()) out += ", ";
     out += "rank " + std::to_string(r) + " (" + values[r] + ")";
   }
-  return out;
-}
-
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += item + "\n";
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  for (std::size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
-    out.push_back(text.substr(at, nl - at));
   return out;
 }
 
