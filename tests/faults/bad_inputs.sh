@@ -17,7 +17,10 @@ fate=(/usr/bin/python3 "$here/rank_fate.py" "$fate_dir")
 mpi4=("$mpiexec" --oversubscribe -np 4)
 data="--domain data/quotes --domain data/language --domain data/software --domain data/lexicon"
 small=(--rounds 1 --local-steps 2 --gate-steps 5 --vocab "$vocab")
-limit=60
+# An instrumented build (scripts/sanitize) runs 3-5x slower: every time limit below scales by
+# MOECOLLAB_TEST_TIMEOUT_SCALE (CTest sets it there), as CTest's own TIMEOUT does.
+scale=${MOECOLLAB_TEST_TIMEOUT_SCALE:-1}
+limit=$((60 * scale))
 
 # run_case COMMAND...: runs it under the time limit; sets rc, out (stdout and stderr), seconds.
 run_case() {
@@ -279,7 +282,7 @@ assert out and all(out), 'the gate of the skipped step is not finite'"
 # fault: ranks wait at start-up for rank 0's feature cache (quotes, the largest domain: 5.8 s
 # at --max-length 128 with another test beside it, long enough for rank 2's own watchdog to
 # fire at a 5 s timeout), so these cases encode 16 tokens per text (2.4 s) under a 10 s timeout.
-watched=("${small[@]}" --max-length 16 --collective-timeout 10)
+watched=("${small[@]}" --max-length 16 --collective-timeout $((10 * scale)))
 expect_fates "exit:3 exit:3 signal exit:3" collective_stall "rank 0: collective 'allreduce' (#" \
   env MOECOLLAB_FAULT=stall:2:allreduce_sum:1 "${mpi4[@]}" "${f[@]}" train $data "${watched[@]}"
 # The collective the others wait in (its name and sequence number, the same on every rank):
