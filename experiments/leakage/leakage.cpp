@@ -110,7 +110,6 @@ std::pair<std::int64_t, std::int64_t> attack(MpiCommunicator& mpi, const Setting
     const auto own_part = rec.sent_sum.narrow(0, 0, experts * hidden);
     const auto contributions = mpi.allgather_rows(gradient.reshape({1, -1}));
     const auto features = s.mode == "features" ? rec.gathered : torch::Tensor();
-    std::vector<std::int64_t> counts;
     const auto sizes = mpi.allgather_rows(torch::tensor({static_cast<std::int64_t>(rows.size())}, torch::kInt64));
     if (mpi.rank() != 0) continue;
     std::int64_t offset = sizes[0].item<std::int64_t>();

@@ -56,6 +56,9 @@ torch::Tensor routing_entropy_rows(const torch::Tensor& gate_logits) {
   return -(log_g.exp() * log_g).sum(1);
 }
 
+// Each row's router z-loss logsumexp(gate_logits_b)² (b).
+torch::Tensor z_loss_rows(const torch::Tensor& gate_logits) { return gate_logits.logsumexp(1).pow(2); }
+
 }  // namespace
 
 torch::Tensor domain_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
@@ -72,7 +75,7 @@ torch::Tensor kl_to_uniform(const torch::Tensor& mean_gate) {
   return (mean_gate * (mean_gate.clamp_min(1e-12).log() + log_e)).sum();
 }
 
-torch::Tensor router_z_loss(const torch::Tensor& gate_logits) { return gate_logits.logsumexp(1).pow(2).mean(); }
+torch::Tensor router_z_loss(const torch::Tensor& gate_logits) { return z_loss_rows(gate_logits).mean(); }
 
 torch::Tensor balance_term(BalanceLoss kind, const torch::Tensor& gate_logits, const MeanGate& mean) {
   const auto probs = torch::softmax(gate_logits, 1);
@@ -122,7 +125,7 @@ torch::Tensor per_example_gate_loss(const torch::Tensor& mixed_logits, const tor
                                     const torch::Tensor& classes, const torch::Tensor& gate_logits,
                                     const GateLossWeights& weights, const torch::Tensor& domains) {
   auto rows = domain_cross_entropy_rows(mixed_logits, labels, classes) +
-              weights.entropy * routing_entropy_rows(gate_logits) + weights.z_loss * gate_logits.logsumexp(1).pow(2);
+              weights.entropy * routing_entropy_rows(gate_logits) + weights.z_loss * z_loss_rows(gate_logits);
   if (domains.defined() && weights.domain != 0) {
     rows = rows + weights.domain * torch::cross_entropy_loss(gate_logits, domains, {}, at::Reduction::None);
   }
