@@ -20,7 +20,12 @@ import bert_reference  # noqa: E402  (tokenizer only)
 
 
 def arguments(description):
-    p = argparse.ArgumentParser(description=description)
+    return argument_parser(description).parse_args()
+
+
+def argument_parser(description):
+    """The options every reference shares (the sizes of ours and the demo's run shape)."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--domain", action="append", required=True, help="a domain directory; repeat per domain")
     p.add_argument("--vocab", default="data/vocab.txt")
     p.add_argument("--hidden", type=int, default=128)
@@ -37,7 +42,7 @@ def arguments(description):
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--lambda1", type=float, default=0.01)
     p.add_argument("--lambda2", type=float, default=0.1)
-    return p.parse_args()
+    return p
 
 
 class Layer(nn.Module):
@@ -72,15 +77,32 @@ class Encoder(nn.Module):
         self.ln = nn.LayerNorm(a.hidden, eps=1e-12)
         self.layers = nn.ModuleList(Layer(a.hidden, a.heads, a.intermediate) for _ in range(a.layers))
 
-    def forward(self, ids, mask, pooling):
+    def hidden_states(self, ids, mask):
         n = ids.shape[1]
         x = self.ln(self.words(ids) + self.positions.weight[:n] + self.segments.weight[0])
         for layer in self.layers:
             x = layer(x, mask)
+        return x
+
+    def forward(self, ids, mask, pooling):
+        x = self.hidden_states(ids, mask)
         if pooling == "cls":
             return x[:, 0]
         m = mask.unsqueeze(-1).to(x.dtype)
         return (x * m).sum(1) / m.sum(1)
+
+
+def bert_init(module, std=0.02):
+    """BERT's initialisation, as ours (model/encoder.cpp): weights N(0, std), biases 0, LayerNorm 1."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if isinstance(dict(module.named_modules()).get(name.rsplit(".", 1)[0]), nn.LayerNorm):
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+            elif name.endswith("bias"):
+                p.zero_()
+            else:
+                p.normal_(0.0, std)
+    return module
 
 
 class AdapterHead(nn.Module):
@@ -138,6 +160,32 @@ def padded(sequences):
         ids[i, :len(s)] = torch.tensor(s)
         mask[i, :len(s)] = 1
     return ids, mask
+
+
+def bucketed_batches(lengths, batch, window, rng):
+    """An endless stream of batches (row lists): each epoch shuffled, every window
+    of `window` batches sorted by length and its batches drawn in random order."""
+    while True:
+        order = list(range(len(lengths)))
+        rng.shuffle(order)
+        span = batch * window if window else len(order)
+        for start in range(0, len(order), span):
+            rows = sorted(order[start:start + span], key=lambda r: lengths[r]) if window else order[start:start + span]
+            chunks = [rows[i:i + batch] for i in range(0, len(rows), batch)]
+            if window:
+                rng.shuffle(chunks)
+            for chunk in chunks:
+                yield chunk
+
+
+def join_gloo(port, domains, name):
+    """One process per domain under mpirun: (rank, world) of a gloo process group."""
+    import torch.distributed as dist
+    rank, world = int(os.environ["OMPI_COMM_WORLD_RANK"]), int(os.environ["OMPI_COMM_WORLD_SIZE"])
+    if world != len(domains):
+        sys.exit(f"{name}: {world} ranks for {len(domains)} domains (one rank per domain)")
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    return rank, world
 
 
 def load(a):

@@ -56,6 +56,7 @@ int expert_train(int argc, char** argv) {
   domain.name = name;
   run.train.gate_steps = 0;
   LocalTrainer trainer(run.train, {domain}, tokenizer);
+  warn_feature_cache(trainer.shards().front(), "");
   std::cout << "expert train: " << name << " (" << domain.labels.size() << " labels, " << domain.train.size()
             << " train); "
             << encoder_line(run.train, hex64(parameter_fingerprint(*trainer.encoder())),

@@ -58,7 +58,7 @@ int pretrain_main(int argc, char** argv) {
                 << " layers=" << p.encoder.layers << ", " << pretrainer.corpus_texts() << " texts"
                 << (p.use_unlabelled ? " (training splits + unlabelled)" : "")
                 << (p.length_buckets ? ", length buckets of " + std::to_string(p.length_buckets) + " batches" : "")
-                << std::endl;
+                << "; " << torch::get_num_threads() << " threads per rank, " << waiting_text(comm) << std::endl;
     }
     std::unique_ptr<PretrainLog> log;
     run_on_every_rank(comm, [&] {
@@ -77,9 +77,14 @@ int pretrain_main(int argc, char** argv) {
         if (log) log->append(report);
       });
       if (root) {
-        std::printf("pretrain round %d/%d | mlm loss %.3f acc %.3f | lr %.2g | %.1f s | rank 0 sent %.2f MB\n",
-                    report.round, p.rounds, report.loss, report.accuracy, report.learning_rate, report.seconds,
-                    report.bytes_sent / 1e6);
+        const auto& t = report.phases;
+        std::printf(
+            "pretrain round %d/%d | mlm loss %.3f acc %.3f | lr %.2g | %.1f s (rank 0: data %.1f, forward %.1f, "
+            "backward %.1f, all-reduce %.1f, optimizer %.1f) | %.1f GFLOP/s in matrix products, all ranks | rank 0 "
+            "sent %.2f MB\n",
+            report.round, p.rounds, report.loss, report.accuracy, report.learning_rate, report.seconds, t.data,
+            t.forward, t.backward, t.allreduce, t.optimizer, report.matmul_flops / std::max(1e-9, report.seconds) / 1e9,
+            report.bytes_sent / 1e6);
         std::fflush(stdout);
       }
     }

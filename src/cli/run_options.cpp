@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <sched.h>
 #include <unistd.h>
 
+#include "moecollab/io/feature_store.h"
 #include "moecollab/io/run_dir.h"
 #include "moecollab/model/hf_bert.h"
 #include "moecollab/sweep/grid.h"
@@ -115,7 +117,21 @@ void add_expert_options(po::options_description& options, TrainOptions& t) {
       "seed", po::value(&t.seed)->default_value(t.seed), "seed of expert/gate initialisation and batch order")(
       "eval-batch", po::value(&t.eval_batch)->default_value(t.eval_batch), "batch size for evaluation")(
       "no-feature-cache", flag(nullptr)->notifier([&t](bool off) { t.feature_cache = !off; }),
-      "run the frozen encoder on every batch instead of computing each text's features once per run");
+      "run the frozen encoder on every batch instead of computing each text's features once per run")(
+      "feature-cache-dir",
+      po::value<std::string>()->default_value(default_feature_cache_dir())->notifier([&t](const std::string& dir) {
+        t.fill_feature_cache = nullptr;
+        if (dir.empty() || dir == "none") return;
+        t.fill_feature_cache = [dir](DomainShard& shard, Encoder& encoder, const CacheProgressFn& progress) {
+          fill_feature_cache(shard, encoder, dir, progress);
+        };
+      }),
+      "where the feature cache is kept between runs (frozen encoder only): one HDF5 file per encoder and "
+      "domain, named by the encoder's fingerprint and a hash of the domain's token ids, read instead of "
+      "encoding when it is there (re-runs, experiments/reproduce and every sweep point after the first), "
+      "else written (to a temporary name, then renamed). Each rank reads and writes its own domain's file only. "
+      "'none': this run only. Default: $MOECOLLAB_FEATURE_CACHE, else $XDG_CACHE_HOME/moecollab/features, "
+      "else ~/.cache/moecollab/features");
 }
 
 void add_mixture_options(po::options_description& options, TrainOptions& t) {
@@ -493,6 +509,29 @@ std::string features_line(const TrainOptions& train, const std::string& cache_se
     return "expert-lora " + std::to_string(train.expert_lora.rank) + ": no feature cache" + buckets;
   }
   return train.feature_cache ? "feature cache " + cache_seconds : std::string("no feature cache");
+}
+
+std::string cache_text(double seconds, const std::vector<const DomainShard*>& shards) {
+  std::size_t loaded = 0, kept = 0;
+  std::string dir;
+  for (const auto* s : shards) {
+    if (s->cache_source.path.empty()) continue;
+    dir = std::filesystem::path(s->cache_source.path).parent_path().string();
+    if (s->cache_source.loaded) ++loaded;
+    else if (s->cache_source.warning.empty()) ++kept;
+  }
+  std::string out = seconds_text(seconds);
+  if (dir.empty()) return out;
+  const auto of = [&](std::size_t n) {
+    return shards.size() == 1 ? std::string() : " " + std::to_string(n) + " of " + std::to_string(shards.size());
+  };
+  if (loaded > 0) out += ";" + of(loaded) + " read from " + dir;
+  if (kept > 0) out += ";" + of(kept) + " encoded and kept in " + dir;
+  return out;
+}
+
+void warn_feature_cache(const DomainShard& shard, const std::string& where) {
+  if (!shard.cache_source.warning.empty()) std::cerr << "warning: " << where << shard.cache_source.warning << std::endl;
 }
 
 std::string encoder_line(const TrainOptions& train, const std::string& encoder_fingerprint,

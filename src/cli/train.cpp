@@ -80,10 +80,11 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
     run.train.warning = [](const std::string& what) { std::cerr << "warning: " << what << std::endl; };
   }
   FederatedTrainer trainer(run.train, own, tokenizer, comm);
+  warn_feature_cache(trainer.shard(), "rank " + std::to_string(comm.rank()) + ": ");
   const bool root = comm.rank() == 0;
   if (root) {
     std::cout << command.name << ": " << comm.size() << " ranks, backend " << comm.backend() << ", "
-              << torch::get_num_threads() << " threads per rank; domains:";
+              << torch::get_num_threads() << " threads per rank (" << waiting_text(mpi) << "); domains:";
     for (std::size_t r = 0; r < trainer.domain_names().size(); ++r) {
       std::cout << " " << trainer.domain_names()[r] << " (" << trainer.class_counts()[r] << " labels)";
     }
@@ -97,7 +98,7 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
                 << " at delta " << run.train.dp.delta;
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
-              << features_line(run.train, seconds_text(trainer.shard().cache_seconds) + " (rank 0)") << "\n  "
+              << features_line(run.train, cache_text(trainer.shard().cache_seconds, {&trainer.shard()}) + " (rank 0)") << "\n  "
               << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
               << std::endl;
   }

@@ -45,9 +45,14 @@ int train_local_main(int argc, char** argv) {
   auto context = run_context(run, trainer, 1, labels, hex64(parameter_fingerprint(*trainer.encoder())),
                              hex64(tokenizer->vocabulary().fingerprint()), vm);
   double cache_seconds = 0;
-  for (const auto& s : trainer.shards()) cache_seconds += s.cache_seconds;
+  std::vector<const DomainShard*> shards;
+  for (const auto& s : trainer.shards()) {
+    cache_seconds += s.cache_seconds;
+    shards.push_back(&s);
+    warn_feature_cache(s, "");
+  }
   std::cout << "; vocab " << tokenizer->vocabulary().size() << "; " << torch::get_num_threads() << " threads; "
-            << features_line(run.train, seconds_text(cache_seconds)) << "\n  "
+            << features_line(run.train, cache_text(cache_seconds, shards)) << "\n  "
             << run_outputs_line(run, context.info.encoder_fingerprint, trainer.encoder()->config().pooling)
             << std::endl;
   context.feature_cache_seconds = cache_seconds;

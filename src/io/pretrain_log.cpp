@@ -6,7 +6,7 @@ namespace moecollab {
 
 struct PretrainLog::Datasets {
   h5::Handle file;
-  h5::Appendable round, loss, accuracy, masked, lr, seconds, bytes;
+  h5::Appendable round, loss, accuracy, masked, lr, seconds, bytes, phases, flops;
 };
 
 PretrainLog::PretrainLog(const std::string& path, const PretrainLogHeader& header) : d_(std::make_unique<Datasets>()) {
@@ -24,6 +24,9 @@ PretrainLog::PretrainLog(const std::string& path, const PretrainLogHeader& heade
   d.lr = h5::create_round_dataset(rounds, "learning_rate", {}, torch::kFloat64, "learning rate");
   d.seconds = h5::create_round_dataset(rounds, "seconds", {}, torch::kFloat64, "seconds");
   d.bytes = h5::create_round_dataset(rounds, "bytes_sent", {}, torch::kInt64, "bytes");
+  static const std::vector<std::string> kPhaseColumns = {"data", "forward", "backward", "allreduce", "optimizer"};
+  d.phases = h5::create_round_dataset(rounds, "phase_seconds", {5}, torch::kFloat64, "seconds", &kPhaseColumns);
+  d.flops = h5::create_round_dataset(rounds, "matmul_flops", {}, torch::kFloat64, "FLOP");
   h5::start_swmr(d.file);
 }
 
@@ -38,6 +41,9 @@ void PretrainLog::append(const PretrainReport& r) {
   d.lr.append(torch::tensor(r.learning_rate, torch::kFloat64));
   d.seconds.append(torch::tensor(r.seconds, torch::kFloat64));
   d.bytes.append(torch::tensor(static_cast<std::int64_t>(r.bytes_sent)));
+  const auto& p = r.phases;
+  d.phases.append(torch::tensor({p.data, p.forward, p.backward, p.allreduce, p.optimizer}, torch::kFloat64));
+  d.flops.append(torch::tensor(r.matmul_flops, torch::kFloat64));
   h5::flush(d.file);
 }
 

@@ -92,7 +92,7 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
   run_on_every_rank(comm_, [&] {
     shard_ = std::make_unique<DomainShard>(own, *tokenizer_, options_.max_length, sampler_seed(options_, rank),
                                            LengthBucketing{options_.batch_size, options_.length_buckets});
-    if (options_.feature_cache) shard_->cache_features(encoder_, kFeatureCacheChunk, options_.cache_progress);
+    fill_feature_cache(options_, *shard_, encoder_);
   });
   domain_names_ = comm_.allgather_strings(own.name);
   for (const auto& joined : comm_.allgather_strings(join_lines(own.labels.names))) {

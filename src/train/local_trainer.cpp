@@ -24,7 +24,7 @@ LocalTrainer::LocalTrainer(TrainOptions options, std::vector<Domain> domains,
   for (std::size_t i = 0; i < domains.size(); ++i) {
     shards_.emplace_back(domains[i], *tokenizer_, options_.max_length, sampler_seed(options_, i),
                          LengthBucketing{options_.batch_size, options_.length_buckets});
-    if (options_.feature_cache) shards_.back().cache_features(encoder_, kFeatureCacheChunk, options_.cache_progress);
+    fill_feature_cache(options_, shards_.back(), encoder_);
     experts_.push_back(make_expert(options_, hidden, shards_.back().classes, i));
     expert_optimizers_.push_back(make_optimizer(*experts_.back(), options_.expert_lr));
   }

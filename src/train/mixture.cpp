@@ -127,6 +127,15 @@ std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index) {
   return options.seed + 7919ULL * (index + 1);
 }
 
+void fill_feature_cache(const TrainOptions& options, DomainShard& shard, Encoder& encoder) {
+  if (!options.feature_cache) return;
+  if (options.fill_feature_cache) {
+    options.fill_feature_cache(shard, encoder, options.cache_progress);
+  } else {
+    shard.cache_features(encoder, kFeatureCacheChunk, options.cache_progress);
+  }
+}
+
 std::unique_ptr<torch::optim::Adam> prepare_encoder_training(Encoder& encoder, TrainOptions& options) {
   auto& training = options.encoder_training;
   if (training.all) training.top_layers = encoder->config().layers;

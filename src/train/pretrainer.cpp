@@ -10,6 +10,18 @@
 
 namespace moecollab {
 
+double encoder_forward_flops(const EncoderConfig& c, std::int64_t texts, std::int64_t length) {
+  const double b = static_cast<double>(texts), n = static_cast<double>(length), d = static_cast<double>(c.hidden);
+  const double t = b * n, f = static_cast<double>(c.intermediate);
+  return static_cast<double>(c.layers) * (8 * t * d * d + 4 * t * d * f + 4 * b * n * n * d);
+}
+
+double mlm_step_flops(const EncoderConfig& c, std::int64_t texts, std::int64_t length, std::int64_t masked) {
+  const double m = static_cast<double>(masked), d = static_cast<double>(c.hidden);
+  const double forward = encoder_forward_flops(c, texts, length) + 2 * m * d * d + 2 * m * d * c.vocab_size;
+  return 3 * forward;
+}
+
 FederatedPretrainer::FederatedPretrainer(PretrainOptions options, const Domain& own,
                                          std::shared_ptr<const Tokenizer> tokenizer, Communicator& comm)
     : options_(std::move(options)), tokenizer_(std::move(tokenizer)), comm_(comm) {
@@ -81,26 +93,41 @@ PretrainReport FederatedPretrainer::run_round() {
   if (mask_id < 0) throw Error("pretrain: the vocabulary has no [MASK] token");
   const auto params = parameters();
   double loss_sum = 0, correct = 0, masked = 0, lr = options_.lr;
+  PretrainPhases phases;
+  double flops = 0;  // this rank's matrix products
+  auto clock = std::chrono::steady_clock::now();
+  auto lap = [&clock](double& into) {  // adds the time since the last lap to `into`
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - clock).count();
+    clock = now;
+  };
   for (int s = 0; s < options_.steps; ++s, ++step_) {
     const auto batch = gather_batch(corpus_, sampler_->next(options_.batch_size), vocab.pad_id());
     const auto masked_batch =
         mask_tokens(batch.ids, batch.mask, mask_id, options_.encoder.vocab_size, specials, options_.mask_rate, rng_);
     const auto positions = masked_batch.labels.ne(-100);
-    const auto hidden = encoder_->hidden_states(masked_batch.ids, batch.mask).index({positions});
     const auto targets = masked_batch.labels.index({positions});
+    lap(phases.data);
+    const auto hidden = encoder_->hidden_states(masked_batch.ids, batch.mask).index({positions});
     const auto scores = head_->forward(hidden, encoder_->word_embeddings());
     const auto loss = torch::cross_entropy_loss(scores, targets);
+    loss_sum += loss.item<double>();
+    correct += scores.argmax(1).eq(targets).sum().item<double>();
+    masked += static_cast<double>(targets.numel());
+    flops += mlm_step_flops(options_.encoder, batch.ids.size(0), batch.ids.size(1), targets.numel());
+    lap(phases.forward);
     optimizer_->zero_grad();
-    lr = learning_rate(step_);
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    (options_.fedavg_every == 0 ? loss * share_ : loss).backward();  // FedSGD: Σ_r share_r · ∇loss_r
+    lap(phases.backward);
     if (options_.fedavg_every == 0) {
-      (loss * share_).backward();  // Σ over ranks of share_r · ∇loss_r = FedSGD's gradient
       std::vector<double> none;
       allreduce_gradients(comm_, params, none);
-    } else {
-      loss.backward();
+      lap(phases.allreduce);
     }
+    lr = learning_rate(step_);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
     optimizer_->step();
+    lap(phases.optimizer);
     if (options_.fedavg_every > 0 && (step_ + 1) % options_.fedavg_every == 0) {
       torch::NoGradGuard no_grad;
       auto flat = flat_parameters() * share_;
@@ -110,12 +137,11 @@ PretrainReport FederatedPretrainer::run_round() {
         p.copy_(flat.narrow(0, offset, p.numel()).view(p.sizes()));
         offset += p.numel();
       }
+      lap(phases.allreduce);
     }
-    loss_sum += loss.item<double>();
-    correct += scores.argmax(1).eq(targets).sum().item<double>();
-    masked += static_cast<double>(targets.numel());
   }
-  auto totals = torch::tensor({loss_sum / std::max(1, options_.steps) * share_, correct, masked}, torch::kFloat64);
+  auto totals =
+      torch::tensor({loss_sum / std::max(1, options_.steps) * share_, correct, masked, flops}, torch::kFloat64);
   comm_.allreduce_sum(totals);
   PretrainReport report;
   report.round = ++round_;
@@ -125,6 +151,8 @@ PretrainReport FederatedPretrainer::run_round() {
   report.learning_rate = lr;
   report.bytes_sent = comm_.stats().bytes_sent() - bytes_before;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.phases = phases;
+  report.matmul_flops = totals[3].item<double>();
   return report;
 }
 

@@ -42,6 +42,13 @@ using CacheProgressFn = std::function<void(const CacheProgress&)>;
 // Seconds between progress reports.
 constexpr double kCacheProgressEvery = 5.0;
 
+// Where a shard's cached features came from (io/feature_store.h).
+struct FeatureCacheSource {
+  std::string path;     // the on-disk cache file ("" without one)
+  bool loaded = false;  // read from it; else encoded (and written to it where there is a path)
+  std::string warning;  // a cache file that could not be used or written, and why ("" if none)
+};
+
 struct DomainShard {
   // REQUIRES: domain has non-empty train and val splits.
   // `bucketing`: length-bucketed training batches (BatchSampler); off by default.
@@ -73,7 +80,8 @@ struct DomainShard {
   TokenizedSplit train, val, test;
   BatchSampler sampler;
   torch::Tensor cache[3];    // train, val, test features (n×d) once cached
-  double cache_seconds = 0;  // wall time cache_features took
+  double cache_seconds = 0;  // wall time filling the cache took (encoding, or reading it from disk)
+  FeatureCacheSource cache_source;
 };
 
 // Features of a batch: without an autograd graph, or with one (`with_grad`, for

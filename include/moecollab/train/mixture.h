@@ -48,6 +48,10 @@ void check_train_options(const TrainOptions& options);
 Expert make_expert(const TrainOptions& options, std::int64_t hidden, std::int64_t classes, std::size_t index);
 Gate make_gate(const TrainOptions& options, std::int64_t hidden, std::int64_t experts);
 std::unique_ptr<torch::optim::Adam> make_optimizer(torch::nn::Module& module, double lr);
+
+// Fills `shard`'s feature cache as `options` say (options.fill_feature_cache, or
+// encoded in this run), where options.feature_cache is on; else nothing.
+void fill_feature_cache(const TrainOptions& options, DomainShard& shard, Encoder& encoder);
 // Seed of domain i's training sampler.
 std::uint64_t sampler_seed(const TrainOptions& options, std::size_t index);
 

@@ -58,6 +58,15 @@ struct PretrainOptions {
   bool use_unlabelled = true;
 };
 
+// Floating-point operations of the matrix products of one step, by formula
+// (docs/performance.md#flops): the encoder's forward over `texts` x `length`
+// padded tokens is, per layer, 8·T·d² (query, key, value, output) + 4·T·d·f
+// (feed-forward) + 4·b·n²·d (attention scores and context), T = b·n; the
+// masked-LM head adds 2·M·d² + 2·M·d·V over the M masked tokens. A backward
+// pass costs twice its forward (input and weight gradients of every product).
+double encoder_forward_flops(const EncoderConfig& config, std::int64_t texts, std::int64_t length);
+double mlm_step_flops(const EncoderConfig& config, std::int64_t texts, std::int64_t length, std::int64_t masked);
+
 class FederatedPretrainer {
  public:
   // Collective. `own` is domain comm.rank(); its training split (and unlabelled

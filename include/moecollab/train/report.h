@@ -97,6 +97,13 @@ double kl_to_uniform(const std::vector<double>& utilization);
 // (federated runs: "| 2.1 s (compute 1.8, comm 0.3) | mpi sent 1.20 MB").
 std::string format_round(const RoundReport& report);
 
+// Where a pre-training rank's round went, in seconds (wall clock of this rank):
+// batch assembly and masking, the forward pass with the loss, the backward pass,
+// the gradient all-reduce (FedSGD) or weight averaging (FedAvg), the optimizer.
+struct PretrainPhases {
+  double data = 0, forward = 0, backward = 0, allreduce = 0, optimizer = 0;
+};
+
 // One round of federated masked-LM pre-training (train/pretrainer.h), as printed
 // and logged (io/pretrain_log.h).
 struct PretrainReport {
@@ -107,6 +114,10 @@ struct PretrainReport {
   double learning_rate = 0;         // at the round's last step
   double seconds = 0;
   std::uint64_t bytes_sent = 0;  // this rank's
+  PretrainPhases phases;         // this rank's
+  // Every rank's matrix-product operations in the round's forward and backward
+  // passes, by formula (mlm_step_flops); ÷ seconds is the job's achieved rate.
+  double matmul_flops = 0;
 };
 
 }  // namespace moecollab

@@ -15,6 +15,7 @@
 
 namespace moecollab {
 struct CacheProgress;  // train/domain_shard.h
+struct DomainShard;    // train/domain_shard.h
 }
 
 namespace moecollab {
@@ -54,6 +55,11 @@ struct TrainOptions {
   // While the encoder is frozen: compute each text's features once per run and train
   // and evaluate on them (DomainShard::cache_features); false encodes every batch.
   bool feature_cache = true;
+  // Fills a shard's feature cache (with feature_cache on). Empty: encodes it in
+  // this run (DomainShard::cache_features). The CLI keeps it on disk between runs
+  // (io/feature_store.h, --feature-cache-dir).
+  std::function<void(DomainShard&, Encoder&, const std::function<void(const CacheProgress&)>& progress)>
+      fill_feature_cache;
   // What crosses ranks in the gate phase and evaluation (FederatedTrainer; one process has no exchange).
   ExchangeMode exchange = ExchangeMode::kFeatures;
   // Called every few seconds while the feature cache fills (the CLI prints it; empty: silent).
