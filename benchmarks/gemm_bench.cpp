@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   const double seconds = argc > 3 ? std::atof(argv[3]) : 1.0;
   const std::int64_t d = 128, f = 512, vocab = 8000;
   const std::vector<Shape> shapes = {
-      {"qkv_out", tokens, d, d},  {"ffn_up", tokens, d, f},       {"ffn_down", tokens, f, d},
+      {"qkv_out", tokens, d, d},         {"ffn_up", tokens, d, f},          {"ffn_down", tokens, f, d},
       {"mlm_decoder", masked, d, vocab}, {"square_2048", 2048, 2048, 2048},
   };
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
     torch::set_num_threads(threads);
     for (const auto& s : shapes) {
       std::printf("{\"shape\": \"%s\", \"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"gflops\": %.3f}\n",
-                  s.name.c_str(), static_cast<long long>(s.m), static_cast<long long>(s.k),
-                  static_cast<long long>(s.n), threads, gflops(s, seconds));
+                  s.name.c_str(), static_cast<long long>(s.m), static_cast<long long>(s.k), static_cast<long long>(s.n),
+                  threads, gflops(s, seconds));
       std::fflush(stdout);
     }
     if (cores == 1) break;

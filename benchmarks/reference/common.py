@@ -163,7 +163,7 @@ def padded(sequences):
 
 
 def bucketed_batches(lengths, batch, window, rng):
-    """An endless stream of batches (row lists): each epoch shuffled, every window
+    """An endless stream of full batches (row lists): each epoch shuffled, every window
     of `window` batches sorted by length and its batches drawn in random order."""
     while True:
         order = list(range(len(lengths)))
@@ -171,7 +171,9 @@ def bucketed_batches(lengths, batch, window, rng):
         span = batch * window if window else len(order)
         for start in range(0, len(order), span):
             rows = sorted(order[start:start + span], key=lambda r: lengths[r]) if window else order[start:start + span]
-            chunks = [rows[i:i + batch] for i in range(0, len(rows), batch)]
+            # Full batches only, as ours (its sampler wraps into the next epoch): a gather over
+            # ranks needs every rank's batch at the same size.
+            chunks = [rows[i:i + batch] for i in range(0, len(rows) - batch + 1, batch)]
             if window:
                 rng.shuffle(chunks)
             for chunk in chunks:

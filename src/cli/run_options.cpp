@@ -517,8 +517,10 @@ std::string cache_text(double seconds, const std::vector<const DomainShard*>& sh
   for (const auto* s : shards) {
     if (s->cache_source.path.empty()) continue;
     dir = std::filesystem::path(s->cache_source.path).parent_path().string();
-    if (s->cache_source.loaded) ++loaded;
-    else if (s->cache_source.warning.empty()) ++kept;
+    if (s->cache_source.loaded)
+      ++loaded;
+    else if (s->cache_source.warning.empty())
+      ++kept;
   }
   std::string out = seconds_text(seconds);
   if (dir.empty()) return out;

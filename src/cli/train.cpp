@@ -98,7 +98,8 @@ int run_federated(MpiCommunicator& mpi, int argc, char** argv, const FederatedCo
                 << " at delta " << run.train.dp.delta;
     }
     std::cout << "; vocab " << tokenizer->vocabulary().size() << "; "
-              << features_line(run.train, cache_text(trainer.shard().cache_seconds, {&trainer.shard()}) + " (rank 0)") << "\n  "
+              << features_line(run.train, cache_text(trainer.shard().cache_seconds, {&trainer.shard()}) + " (rank 0)")
+              << "\n  "
               << run_outputs_line(run, hex64(trainer.encoder_fingerprint()), trainer.encoder()->config().pooling)
               << std::endl;
   }

@@ -135,7 +135,8 @@ void fill_feature_cache(DomainShard& shard, Encoder& encoder, const std::string&
       source.loaded = true;
       return;
     } catch (const std::exception& e) {
-      source.warning = "feature cache " + source.path + " not used (" + e.what() + "): encoding again, and replacing it";
+      source.warning =
+          "feature cache " + source.path + " not used (" + e.what() + "): encoding again, and replacing it";
     }
   }
   shard.cache_features(encoder, kFeatureCacheChunk, progress);

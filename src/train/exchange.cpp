@@ -78,11 +78,13 @@ void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& p
     }
     total += p.numel();
   }
-  thread_local torch::Tensor buffer;
+  // Grown, never shrunk: the row-sparse form's size changes every step.
+  thread_local torch::Tensor storage;
   const auto size = total + static_cast<std::int64_t>(extras.size());
-  if (!buffer.defined() || buffer.numel() != size || buffer.scalar_type() != dtype) {
-    buffer = torch::empty({size}, torch::TensorOptions().dtype(dtype));
+  if (!storage.defined() || storage.numel() < size || storage.scalar_type() != dtype) {
+    storage = torch::empty({size}, torch::TensorOptions().dtype(dtype));
   }
+  auto buffer = storage.narrow(0, 0, size);
   auto* bytes = static_cast<char*>(buffer.data_ptr());
   const std::size_t element = buffer.element_size();
   std::size_t offset = 0;
@@ -111,6 +113,43 @@ void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& p
   for (std::size_t i = 0; i < extras.size(); ++i) {
     const auto at = total + static_cast<std::int64_t>(i);
     extras[i] = dtype == torch::kFloat64 ? buffer.data_ptr<double>()[at] : buffer.data_ptr<float>()[at];
+  }
+}
+
+void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters, std::vector<double>& extras,
+                         const std::vector<torch::Tensor>& row_sparse) {
+  if (row_sparse.empty()) {
+    allreduce_gradients(comm, parameters, extras);
+    return;
+  }
+  std::vector<torch::Tensor> flags;
+  for (const auto& p : row_sparse) {
+    if (p.dim() != 2) throw Error("allreduce_gradients: a row-sparse parameter must be 2-D");
+    flags.push_back(p.grad().defined() ? p.grad().ne(0).any(1).to(torch::kInt32)
+                                       : torch::zeros({p.size(0)}, torch::kInt32));
+  }
+  auto used = torch::cat(flags);
+  comm.allreduce_max(used);
+  // Each sparse parameter's used rows stand in for it in the fused all-reduce.
+  std::vector<torch::Tensor> packed, rows, fused;
+  std::int64_t first = 0;
+  for (const auto& p : row_sparse) {
+    rows.push_back(used.narrow(0, first, p.size(0)).nonzero().reshape(-1));
+    first += p.size(0);
+    auto part = torch::empty({rows.back().numel(), p.size(1)}, p.options().requires_grad(false));
+    part.mutable_grad() = p.grad().defined() ? p.grad().index_select(0, rows.back()) : torch::zeros_like(part);
+    packed.push_back(part);
+  }
+  for (const auto& p : parameters) {
+    const bool sparse = std::any_of(row_sparse.begin(), row_sparse.end(), [&](const auto& q) { return q.is_same(p); });
+    if (!sparse) fused.push_back(p);
+  }
+  fused.insert(fused.end(), packed.begin(), packed.end());
+  allreduce_gradients(comm, fused, extras);
+  for (std::size_t i = 0; i < row_sparse.size(); ++i) {
+    auto p = row_sparse[i];
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    p.mutable_grad().index_copy_(0, rows[i], packed[i].grad());  // the other rows are zero on every rank
   }
 }
 

@@ -73,6 +73,12 @@ FederatedTrainer::FederatedTrainer(TrainOptions options, const Domain& own, std:
   });
   encoder_->eval();
   encoder_optimizer_ = prepare_encoder_training(encoder_, options_);
+  if (encoder_trains() && !dp() && !comm_.hides_contributions()) {
+    const auto words = encoder_->word_embeddings();
+    for (const auto& p : encoder_->trainable_parameters()) {
+      if (p.is_same(words)) row_sparse_.push_back(words);
+    }
+  }
   const auto rank = static_cast<std::size_t>(comm_.rank());
 
   // The shared encoder and vocabulary must be identical on every rank.
@@ -208,7 +214,7 @@ double FederatedTrainer::local_phase() {
     experts_stale_ = true;
     expert_optimizer_->step();
     if (encoder_trains()) {
-      allreduce_gradients(comm_, encoder_params, none);
+      allreduce_gradients(comm_, encoder_params, none, row_sparse_);
       scale_gradients(encoder_params, 1.0 / static_cast<double>(comm_.size()));
       encoder_optimizer_->step();
     }
@@ -398,7 +404,7 @@ CollaborativeStep FederatedTrainer::collaborative_step() {
   const auto flags = extras.size();
   extras.resize(flags + static_cast<std::size_t>(comm_.size()), 0.0);
   extras[flags + static_cast<std::size_t>(comm_.rank())] = finite ? 0.0 : 1.0;
-  allreduce_gradients(comm_, reduced, extras);
+  allreduce_gradients(comm_, reduced, extras, row_sparse_);
   const auto gate_params = gate_->parameters();
   std::string bad_ranks;
   for (int r = 0; r < comm_.size(); ++r) {

@@ -157,8 +157,10 @@ TEST(FeatureStore, DefaultDirectoryFollowsTheEnvironment) {
   setenv("HOME", "/home/me", 1);
   EXPECT_EQ(default_feature_cache_dir(), "/home/me/.cache/moecollab/features");
   for (const auto& [name, value] : saved) {
-    if (value) setenv(name.c_str(), value->c_str(), 1);
-    else unsetenv(name.c_str());
+    if (value)
+      setenv(name.c_str(), value->c_str(), 1);
+    else
+      unsetenv(name.c_str());
   }
 }
 

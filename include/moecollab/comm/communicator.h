@@ -46,6 +46,10 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
+  // Whether this transport hides each rank's part of a floating-point sum
+  // (secure aggregation): then nothing else may tell a rank's part, such as
+  // which rows of a gradient it left zero (allreduce_gradients' row_sparse).
+  virtual bool hides_contributions() const { return false; }
 
   // In place: every rank ends with the elementwise sum (or max) over ranks.
   // REQUIRES: same shape and dtype on every rank; contiguous.

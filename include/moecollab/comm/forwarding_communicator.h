@@ -16,6 +16,7 @@ class ForwardingCommunicator : public Communicator {
   int rank() const override { return base_.rank(); }
   int size() const override { return base_.size(); }
   std::string backend() const override { return base_.backend(); }
+  bool hides_contributions() const override { return base_.hides_contributions(); }
   void allreduce_sum(torch::Tensor& tensor) override {
     base_.allreduce_sum(tensor);
     sync_stats();

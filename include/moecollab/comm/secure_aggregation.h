@@ -30,6 +30,7 @@ class SecureAggregationCommunicator : public ForwardingCommunicator {
   ~SecureAggregationCommunicator() override;
 
   std::string backend() const override { return ForwardingCommunicator::backend() + "+secagg"; }
+  bool hides_contributions() const override { return true; }
   // Floating-point tensors: the masked sum, within format().sum_error_bound(size()) of the
   // plain sum of the values clipped to ±format().clip. Integer tensors: the plain sum.
   void allreduce_sum(torch::Tensor& tensor) override;

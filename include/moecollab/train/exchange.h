@@ -86,5 +86,15 @@ StepLogits gather_step_logits(Communicator& comm, const torch::Tensor& own_logit
 // `extras` (small scalars, e.g. loss shares) ride along in the same buffer and
 // come back summed. Every replica then holds identical gradients.
 void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters, std::vector<double>& extras);
+// The same, where each parameter of `row_sparse` (2-D, also in `parameters`: a
+// word-embedding matrix, whose gradient is zero outside the rows of the step's
+// tokens) sends only the rows whose gradient is non-zero on some rank, found by
+// one small all-reduce (max) of every row's flag first: the same sums in a
+// fraction of the bytes (the demo's fine-tuning: 5.75 MB a step, 4.1 MB of it
+// the 8000-word embedding). Every rank passes the same row_sparse. Not for
+// noised gradients or a transport that hides contributions: which rows a rank
+// left zero tells which tokens its texts hold (the caller passes none then).
+void allreduce_gradients(Communicator& comm, const std::vector<torch::Tensor>& parameters, std::vector<double>& extras,
+                         const std::vector<torch::Tensor>& row_sparse);
 
 }  // namespace moecollab

@@ -142,6 +142,9 @@ class FederatedTrainer {
   Router router_;
   std::unique_ptr<torch::optim::Adam> expert_optimizer_, gate_optimizer_;
   std::unique_ptr<torch::optim::Adam> encoder_optimizer_;  // null while the encoder is frozen
+  // The trained word embeddings, whose gradient all-reduces send only the rows some rank's
+  // tokens touched (allreduce_gradients' row_sparse); empty under DP or secure aggregation.
+  std::vector<torch::Tensor> row_sparse_;
   std::vector<std::string> domain_names_;
   std::vector<std::vector<std::string>> domain_labels_;
   std::vector<std::int64_t> class_counts_;

@@ -16,7 +16,7 @@
 namespace moecollab {
 struct CacheProgress;  // train/domain_shard.h
 struct DomainShard;    // train/domain_shard.h
-}
+}  // namespace moecollab
 
 namespace moecollab {
 
