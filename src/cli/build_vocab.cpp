@@ -9,7 +9,6 @@
 #include "moecollab/comm/agreement.h"
 #include "moecollab/comm/mpi_communicator.h"
 #include "moecollab/data/vocab_builder.h"
-#include "moecollab/util/hash.h"
 #include "run_options.h"
 
 namespace moecollab::cli {
@@ -55,16 +54,16 @@ int build_vocab_main(int argc, char** argv) {
     std::vector<WordCounts> parts;
     for (const auto& text : comm.allgather_strings(serialize_word_counts(own)))
       parts.push_back(parse_word_counts(text));
-    const auto vocab = build_vocabulary_from_counts(merge_word_counts(parts), build);
-    const auto fps = comm.allgather_strings(hex64(vocab.fingerprint()));
-    for (const auto& fp : fps) {
-      if (fp != fps[0]) throw AgreedError("build-vocab --federated: ranks built different vocabularies");
-    }
-    if (comm.rank() == 0) {
+    // Every rank holds the merged counts (only counts crossed ranks); rank 0 alone runs the
+    // merges and writes the file: the others' identical builds would only share its cores
+    // (4 ranks on the demo's 2 cores: 42 s instead of about 20).
+    run_on_every_rank(comm, [&] {
+      if (comm.rank() != 0) return;
+      const auto vocab = build_vocabulary_from_counts(merge_word_counts(parts), build);
       vocab.save(out);
       std::cout << "build-vocab: " << vocab.size() << " tokens from " << comm.size()
                 << " ranks' word counts (no text left its rank) -> " << out << "\n";
-    }
+    });
     return 0;
   });
 }

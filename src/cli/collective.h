@@ -45,8 +45,8 @@ inline void require_one_rank_per_domain(const std::string& command, const std::v
 
 // For the header line: how collectives wait on this node ("4 ranks on 2 CPUs: collectives wait sleeping").
 inline std::string waiting_text(const MpiCommunicator& comm) {
-  return std::to_string(comm.local_size()) + " ranks on " + std::to_string(comm.node_cpus()) + " CPUs: collectives " +
-         (comm.sleeps_while_waiting() ? "wait sleeping" : "wait polling");
+  return std::to_string(comm.local_size()) + " ranks on " + std::to_string(comm.node_cpus()) +
+         " CPUs: " + (comm.sleeps_while_waiting() ? "large all-reduces wait sleeping" : "collectives wait polling");
 }
 
 // parse_options for an MPI command: every rank parses the same command line and

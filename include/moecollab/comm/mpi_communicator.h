@@ -1,12 +1,15 @@
 // The MPI backend of Communicator (CPU tensors), what CI and CPU clusters
 // use. It owns MPI's lifetime for the process: the first instance
 // initialises MPI (if nobody has), and finalises it at exit. How a rank
-// waits inside a collective depends on the node: with a core per rank it
-// blocks in MPI as usual (busy polling, the lowest latency); with more ranks
-// than cores (mpirun --oversubscribe) it starts the nonblocking collective and
-// polls it with short sleeps, so that a waiting rank leaves its core to the
-// ranks still computing (1.1-1.2x faster federated pre-training on 4 ranks and
-// 2 cores, docs/performance.md). MOECOLLAB_MPI_WAIT=busy|sleep|auto overrides.
+// waits inside a gradient all-reduce depends on the node: with a core per
+// rank it blocks in MPI as usual (busy polling, the lowest latency); with more
+// ranks than cores (mpirun --oversubscribe) an all-reduce of at least
+// kSleepingWaitBytes starts MPI_Iallreduce and polls it, yielding for the first
+// millisecond and then sleeping between polls, so that a rank kept waiting for a
+// peer's longer batch leaves its core to the ranks still computing
+// (docs/performance.md). Smaller collectives always block (their latency is what
+// counts, and MPI's own yield covers them). MOECOLLAB_MPI_WAIT=busy|sleep|auto
+// overrides the choice.
 #pragma once
 
 #include <mpi.h>
@@ -17,6 +20,10 @@ namespace moecollab {
 
 class MpiCommunicator : public Communicator {
  public:
+  // All-reduces from this size on wait sleeping on an oversubscribed node (the same
+  // on every rank: an all-reduce has one count everywhere).
+  static constexpr std::size_t kSleepingWaitBytes = 64 * 1024;
+
   // REQUIRES: argc/argv as main received them (MPI may read them).
   MpiCommunicator(int* argc, char*** argv);
   ~MpiCommunicator() override;
@@ -31,7 +38,7 @@ class MpiCommunicator : public Communicator {
   int local_size() const { return local_size_; }
   // CPUs the node's ranks may run on together (the union of their affinity masks).
   int node_cpus() const { return node_cpus_; }
-  // Whether collectives wait by sleeping (see above).
+  // Whether large all-reduces wait by sleeping (see above).
   bool sleeps_while_waiting() const { return sleep_while_waiting_; }
 
   void allreduce_sum(torch::Tensor& tensor) override;
@@ -46,10 +53,6 @@ class MpiCommunicator : public Communicator {
 
  private:
   void allreduce(torch::Tensor& tensor, MPI_Op op, const char* name);
-  // Runs one collective: `blocking` where ranks have a core each, else `start`
-  // (its nonblocking form, filling the request) and a sleeping wait for it.
-  template <typename Blocking, typename Start>
-  void collective(Blocking blocking, Start start) const;
 
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, node_cpus_ = 1;
   bool owns_mpi_ = false, sleep_while_waiting_ = false;
